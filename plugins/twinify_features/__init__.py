@@ -1,0 +1,1 @@
+"""Built-in feature distributions and the missing-value wrapper."""

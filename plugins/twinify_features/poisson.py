@@ -1,0 +1,8 @@
+"""Placeholder until implemented."""
+
+from twinify import hookimpl
+
+
+@hookimpl
+def twinify_distributions():
+    yield from ()

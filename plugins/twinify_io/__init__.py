@@ -1,0 +1,1 @@
+"""Built-in readers and writers: CSV and Parquet."""

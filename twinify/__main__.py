@@ -1,0 +1,5 @@
+"""Allow ``python -m twinify``."""
+
+from twinify.cli import entry_point
+
+entry_point()

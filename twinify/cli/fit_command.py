@@ -1,0 +1,74 @@
+"""``twinify vi`` / ``twinify napsu`` and any backend's command: fit, generate, save."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from twinify import api
+from twinify.cli.parser import backend_options_from
+from twinify.errors import InputError
+from twinify.persistence import MODEL_SUFFIX, write_atomically
+from twinify.plugin.registry import Registry
+from twinify.tableio import check_folder, check_writable, read_table, write_table
+from twinify.types import InferenceBackend
+
+logger = logging.getLogger("twinify")
+
+
+def output_paths(prefix: str, output_format: str) -> dict[str, Path]:
+    """Return the files a fitting command writes for ``prefix``."""
+    return {
+        "data": Path(f"{prefix}.{output_format}"),
+        "model": Path(f"{prefix}{MODEL_SUFFIX}"),
+        "report": Path(f"{prefix}.privacy.json"),
+    }
+
+
+def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBackend) -> int:
+    """Fit ``backend`` to the data file, then write synthetic data, model and report."""
+    paths = output_paths(args.output_prefix, args.output_format)
+    check_writable(paths["data"], registry)
+    check_folder(paths["model"])
+    if args.num_synthetic is not None and args.num_synthetic < 1:
+        raise InputError(f"invalid --num_synthetic {args.num_synthetic}: use at least 1")
+    if args.drop_na not in (0, 1):
+        raise InputError(f"invalid --drop_na {args.drop_na}: use 0 or 1")
+
+    data = read_table(args.data, registry)
+    logger.info("read %d rows and %d columns from %s", data.shape[0], data.shape[1], args.data)
+    twin = api.fit(
+        data,
+        _model_argument(args.model),
+        epsilon=args.epsilon,
+        delta=args.delta,
+        backend=backend.name,
+        relation=args.relation,
+        schema=args.schema,
+        seed=args.seed,
+        strict_domains=args.strict,
+        drop_na=bool(args.drop_na),
+        show_progress=not args.quiet,
+        registry=registry,
+        **backend_options_from(args, backend),
+    )
+    report = twin.privacy_report
+    print(report.format_text())
+
+    num_rows = args.num_synthetic or data.shape[0]
+    generation_seed = None if args.seed is None else args.seed + 1
+    synthetic = twin.generate(num_rows, seed=generation_seed)
+
+    write_atomically(paths["report"], lambda temporary: Path(temporary).write_text(report.to_json()))
+    twin.save(paths["model"])
+    write_table(synthetic, paths["data"], registry)
+    for kind in ("data", "model", "report"):
+        logger.info("wrote %s to %s", {"data": f"{num_rows} synthetic rows", "model": "the model",
+                                       "report": "the privacy report"}[kind], paths[kind])
+    return 0
+
+
+def _model_argument(model: str) -> str | Path:
+    return model if model == "auto" else Path(model)
+

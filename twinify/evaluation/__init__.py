@@ -1,0 +1,1 @@
+"""Utility metrics comparing synthetic data with the real data."""

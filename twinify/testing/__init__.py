@@ -1,0 +1,1 @@
+"""Helpers for plugin authors: conformance checks and an isolated plugin manager."""
