@@ -16,3 +16,25 @@ def registry():
     from twinify.plugin import LoadPolicy, load_registry
 
     return load_registry(LoadPolicy(strict=True))
+
+
+def _shared_data_dir():
+    from pathlib import Path
+
+    configured = os.environ.get("TWINIFY_SHARED_DATA")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """Folder of the public benchmark data sets (UCI Adult, PUMS, penguins).
+
+    The project does not ship copies of them; they live in ../shared/data next to
+    the checkout (or where TWINIFY_SHARED_DATA points).
+    """
+    folder = _shared_data_dir()
+    if not (folder / "adult_raw_train.csv").is_file():
+        pytest.skip(f"public data sets not found in {folder}; set TWINIFY_SHARED_DATA")
+    return folder
