@@ -13,7 +13,7 @@ Layout of a ``.twinify`` file (a zip archive):
     with ``allow_pickle=False``, so a crafted object array is rejected.
 
 Loading checks the format version, then that every plugin the model needs is
-installed, then asks the backend to rebuild the model from these three parts. No code
+installed, then calls the backend to rebuild the model from these three parts. No code
 stored in the file is run.
 """
 
@@ -156,7 +156,7 @@ def _read_archive(path: Path, arrays: bool = True) -> tuple[dict, dict, dict[str
     except ValueError as error:
         # np.load raises ValueError for object arrays when pickles are not allowed.
         raise ModelFileError(
-            f"model file {name!r} holds data that twinify does not load ({error}); "
+            f"model file {name!r} contains arrays that twinify does not load ({error}); "
             "it was not written by twinify"
         ) from None
     except (zipfile.BadZipFile, OSError, json.JSONDecodeError) as error:

@@ -72,7 +72,11 @@ def _propagate_global_flags(subparsers: argparse._SubParsersAction) -> None:
 
 def configure_logging(quiet: bool, verbose: bool) -> None:
     """Send twinify's log records and Python warnings to standard error."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("twinify: %(message)s"))
     for name in ("twinify", "twinify_features", "twinify_io", "twinify_dpvi", "twinify_napsu", "py.warnings"):
