@@ -120,8 +120,8 @@ def fit(
         backend: Backend name or CLI command, ``"dpvi"`` or ``"napsu"``.
         relation: ``"substitution"`` or ``"add-remove"``.
         schema: Public schema, or the path of a schema file.
-        seed: Seed for a reproducible run; the noise is then predictable to anyone
-            who knows it.
+        seed: Seed for a reproducible run; anyone with the seed can then
+            reproduce the noise.
         strict_domains: Raise instead of reading undeclared domains from the data.
         drop_na: Drop rows with any missing value first.
         show_progress: Show progress bars.
