@@ -16,7 +16,17 @@ from twinify.testing.distributions import ConformanceError, check_distribution, 
 from twinify.testing.plugins import build_manager, build_registry, entry_points_in, importable
 from twinify.testing.tables import check_reader, check_writer, plain_values, sample_table
 
+#: The conformance check for the records of each hook, by hook name.
+CONFORMANCE_CHECKS = {
+    "distributions": check_distribution,
+    "distribution_wrappers": check_wrapper,
+    "backends": check_backend,
+    "readers": check_reader,
+    "writers": check_writer,
+}
+
 __all__ = [
+    "CONFORMANCE_CHECKS",
     "ConformanceError",
     "build_manager",
     "build_registry",
