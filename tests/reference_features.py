@@ -4,7 +4,7 @@ They exercise :mod:`twinify.testing` and the registry while the built-in
 distributions live in another branch; they are not the built-in plugins.
 
 The distribution maps a column with public bounds [lower, upper] to [0, 1] and
-models the result with a Normal; the wrapper adds a per-component probability
+models the result with a Normal. The wrapper adds a per-component probability
 of a value being missing.
 """
 

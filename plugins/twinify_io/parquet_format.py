@@ -3,8 +3,8 @@
 The writer stores pandas' own description of each column next to the Arrow
 schema, so a round trip keeps categoricals (with their category order), nullable
 integers, booleans, strings and timestamps (with time zones). Files written by other
-tools lack that description; their integer and boolean columns are read as pandas'
-nullable dtypes, so a column with missing values stays an integer column.
+tools lack that description. Their integer and boolean columns are read as pandas'
+nullable dtypes, so that a column with missing values stays an integer column.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def write_parquet(frame: pd.DataFrame, path: str) -> None:
     """Write ``frame`` as Parquet without the index, keeping pandas dtypes.
 
     Raises:
-        InputError: a column holds values Arrow cannot store in one column type.
+        InputError: a column contains values that Arrow cannot store in one column type.
     """
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)

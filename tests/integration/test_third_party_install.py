@@ -1,9 +1,9 @@
 """``pip install`` of the example plugin makes it visible to twinify, end to end.
 
 The plugin is built from a copy of plugins/twinify-plugin-lognormal and installed
-with pip into a throwaway folder (no index, no build isolation, so it runs
-offline); subprocesses see it through PYTHONPATH, as a site-packages install
-would be seen.
+with pip into a throwaway folder, without an index or build isolation so that it
+runs offline. Subprocesses find it through PYTHONPATH, as they would find a
+site-packages install.
 """
 
 from __future__ import annotations

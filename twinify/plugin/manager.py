@@ -225,7 +225,7 @@ class TwinifyPluginManager(pluggy.PluginManager):
         self.check_pending()
 
     def _remember(self, info: PluginInfo, shared_name: bool) -> None:
-        # Several distributions may declare one entry-point name; keep them apart.
+        # Several distributions may declare one entry-point name, so each gets its own key.
         key = f"{info.name} ({info.distribution})" if shared_name else info.name
         self.plugin_infos[key] = info
 
@@ -286,9 +286,9 @@ class TwinifyPluginManager(pluggy.PluginManager):
     ) -> tuple[metadata.EntryPoint, PluginInfo] | None:
         """Return the one entry point to load among the enabled ones sharing a name.
 
-        pluggy would register whichever was found first; instead, every third-party
-        plugin that claims a taken name fails with a message naming all providers,
-        and a built-in keeps its name.
+        pluggy would register whichever was found first. Here a built-in keeps its
+        name, and every third-party plugin that claims the name fails with a
+        message naming all providers.
         """
         if len(candidates) <= 1:
             return candidates[0] if candidates else None

@@ -42,7 +42,7 @@ def infer_positive_schema(series: pd.Series, name: str) -> ColumnSchema:
     """Read the bounds from the data (not private; the core warns when it does).
 
     Raises:
-        DataError: the column holds values that are not numbers, are not positive,
+        DataError: the column contains values that are not numbers, are not positive,
             or are all equal.
     """
     numbers = pd.to_numeric(series, errors="coerce")
