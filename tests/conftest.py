@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 os.environ["TWINIFY_STRICT_PLUGINS"] = "1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+pytest_plugins = ["twinify.testing.fixtures"]
+
+FAKE_DISTS = Path(__file__).parent / "data" / "fake_dists"
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +23,13 @@ def registry():
     return load_registry(LoadPolicy(strict=True))
 
 
-def _shared_data_dir():
-    from pathlib import Path
+@pytest.fixture
+def fake_dists():
+    """Folder of the fake installed plugin distributions, one subfolder per scenario."""
+    return FAKE_DISTS
 
+
+def _shared_data_dir():
     configured = os.environ.get("TWINIFY_SHARED_DATA")
     if configured:
         return Path(configured)

@@ -27,7 +27,7 @@ def read_table(path: str | Path, registry: Registry) -> pd.DataFrame:
     if frame.shape[1] == 0:
         raise InputError(f"data file {str(path)!r} has no columns")
     if frame.shape[0] == 0:
-        raise InputError(f"data file {str(path)!r} has a header but no rows")
+        raise InputError(f"data file {str(path)!r} has columns but no rows")
     return frame
 
 

@@ -49,13 +49,19 @@ def run_plugins(args: argparse.Namespace, registry: Registry) -> int:
     if args.requirements:
         lines = sorted({f"{info.distribution}=={info.version}" for info in infos
                         if not info.builtin and info.distribution})
-        print("\n".join(lines))
+        if lines:
+            print("\n".join(lines))
     elif args.json:
         print(json.dumps([plugin_as_dict(info) for info in infos], indent=2))
     else:
         print(_format_table(infos, registry, args))
-    failed = [info for info in registry.manager.infos() if info.status == "failed"]
-    return 1 if args.strict and failed else 0
+
+    failed = registry.manager.failed()
+    if args.strict and failed:
+        names = ", ".join(info.name for info in failed)
+        print(f"twinify: error: {_count(len(failed), 'plugin')} failed to load: {names}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def plugin_as_dict(info: PluginInfo) -> dict[str, Any]:
@@ -86,21 +92,29 @@ def _format_table(infos: list[PluginInfo], registry: Registry, args: argparse.Na
         f"twinify {twinify_version()} from {location} (python {sys.version.split()[0]} at "
         f"{sys.executable}), plugin API {PLUGIN_API_VERSION}"
     )
-    rows = [("Name", "Package", "Version", "Status", "Provides")]
-    for info in infos:
-        rows.append((info.name, info.distribution or "-", info.version or "-", info.status, _provides(info)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("Name", "Package", "Version", "Status")]
+    rows.extend((info.name, info.distribution or "-", info.version or "-", info.status) for info in infos)
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    rules = tuple("-" * width for width in widths)
+
     lines = [header]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
-    all_infos = registry.manager.infos()
-    num_builtin = sum(info.builtin for info in all_infos)
-    num_third_party = len(all_infos) - num_builtin
-    if len(rows) == 1:
-        lines.append("no third-party plugins installed" if not args.hook else "no plugin implements that hook")
+    for row, provides in zip([rows[0], rules, *rows[1:]], ["Provides", "--------", *map(_provides, infos)]):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        lines.append("  ".join([*cells, provides]))
+    if not infos and args.hook:
+        lines.append("no plugin implements that hook")
     if not args.all:
-        lines.append(f"{num_third_party} third-party plugins (use --all to include {num_builtin} built-in plugins)")
+        all_infos = registry.manager.infos()
+        num_builtin = sum(info.builtin for info in all_infos)
+        lines.append(
+            f"{_count(len(all_infos) - num_builtin, 'third-party plugin')} "
+            f"(use --all to include {_count(num_builtin, 'built-in plugin')})"
+        )
     return "\n".join(lines)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _provides(info: PluginInfo) -> str:

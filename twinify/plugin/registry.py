@@ -43,6 +43,23 @@ def _record_keys(hook: str, record: Any) -> list[str]:
     raise KeyError(hook)
 
 
+def _hook_results(result: Any, hook: str, expected: type) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, expected):
+        raise PluginError(
+            f"hook {HOOK_PREFIX}{hook} returned one {expected.__name__}; yield each record "
+            "or return a list of them"
+        )
+    try:
+        return list(result)
+    except TypeError:
+        raise PluginError(
+            f"hook {HOOK_PREFIX}{hook} returned a {type(result).__name__}; yield "
+            f"twinify.types.{expected.__name__} records"
+        ) from None
+
+
 class Registry:
     """Records from all active plugins, by hook and name.
 
@@ -86,13 +103,13 @@ class Registry:
                 self.manager.fail_plugin(info.name, error)
         return collected
 
-    @staticmethod
-    def _call_hook(plugin: Any, hook: str) -> list[Any]:
-        function = getattr(plugin, HOOK_PREFIX + hook, None)
-        if function is None:
-            return []
-        records = list(function() or ())
+    def _call_hook(self, plugin: Any, hook: str) -> list[Any]:
+        caller = getattr(self.manager.hook, HOOK_PREFIX + hook)
+        functions = [impl.function for impl in caller.get_hookimpls() if impl.plugin is plugin]
         expected = RECORD_TYPES[hook]
+        records = []
+        for function in functions:
+            records.extend(_hook_results(function(), hook, expected))
         keys: list[str] = []
         for record in records:
             if not isinstance(record, expected):
@@ -199,11 +216,17 @@ class Registry:
         )
 
     def _failed_note(self) -> str:
-        failed = self.manager.failed()
-        if not failed:
+        """Return a sentence naming the plugins that failed or were disabled, or ""."""
+        details = [
+            f"{info.name} ({info.provider}) failed to load: {info.error}" for info in self.manager.failed()
+        ]
+        disabled = [info for info in self.manager.infos() if info.status == "disabled"]
+        if disabled:
+            names = ", ".join(f"{info.name} ({info.provider})" for info in disabled)
+            details.append(f"disabled by TWINIFY_DISABLE_PLUGINS or TWINIFY_LOAD_PLUGINS: {names}")
+        if not details:
             return ""
-        details = "; ".join(f"{info.name} ({info.provider}) failed to load: {info.error}" for info in failed)
-        return f". Note: {details}"
+        return f". Note: {'; '.join(details)}"
 
     def names(self, hook: str) -> Iterable[str]:
         """Return the record names of ``hook``, sorted."""
