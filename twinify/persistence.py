@@ -215,13 +215,9 @@ def _check_plugins(manifest: dict, registry: Registry, path: Path) -> None:
                 f"{entry['hook'].replace('_', ' ')} {entry['name']!r} from {package} {entry.get('version')}"
             )
     if missing:
-        failed = "; ".join(
-            f"{info.name} ({info.provider}) failed to load: {info.error}" for info in registry.manager.failed()
-        )
-        note = f". Note: {failed}" if failed else ""
         raise ModelFileError(
             f"model file {str(path)!r} needs plugins that are not installed: {', '.join(missing)}; "
-            f"install them (twinify plugins lists what is installed){note}"
+            f"install them (twinify plugins lists what is installed){registry.failed_note()}"
         )
 
 

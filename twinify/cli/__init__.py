@@ -48,7 +48,7 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
         sub = subparsers.add_parser(
             main_command, aliases=aliases, help=backend.summary, description=backend.summary,
         )
-        add_fit_arguments(sub, backend)
+        add_fit_arguments(sub, backend, registry.names("writers"))
         sub.set_defaults(handler=functools.partial(run_fit, backend=backend))
 
     add_generate_parser(subparsers)

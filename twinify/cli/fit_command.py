@@ -17,10 +17,10 @@ from twinify.types import InferenceBackend
 logger = logging.getLogger("twinify")
 
 
-def output_paths(prefix: str, output_format: str) -> dict[str, Path]:
+def output_paths(prefix: str, data_suffix: str) -> dict[str, Path]:
     """Return the files a fitting command writes for ``prefix``."""
     return {
-        "data": Path(f"{prefix}.{output_format}"),
+        "data": Path(f"{prefix}{data_suffix}"),
         "model": Path(f"{prefix}{MODEL_SUFFIX}"),
         "report": Path(f"{prefix}.privacy.json"),
     }
@@ -28,7 +28,8 @@ def output_paths(prefix: str, output_format: str) -> dict[str, Path]:
 
 def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBackend) -> int:
     """Fit ``backend`` to the data file, then write synthetic data, model and report."""
-    paths = output_paths(args.output_prefix, args.output_format)
+    writer = next(record for record in registry.records("writers") if record.name == args.output_format)
+    paths = output_paths(args.output_prefix, writer.suffixes[0])
     check_writable(paths["data"], registry)
     check_folder(paths["model"])
     if args.num_synthetic is not None and args.num_synthetic < 1:

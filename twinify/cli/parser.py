@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from twinify.plugin.registry import Registry
@@ -20,8 +20,14 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def add_fit_arguments(parser: argparse.ArgumentParser, backend: InferenceBackend) -> None:
-    """Add the positional arguments and options shared by every fitting command."""
+def add_fit_arguments(
+    parser: argparse.ArgumentParser, backend: InferenceBackend, output_formats: Sequence[str]
+) -> None:
+    """Add the positional arguments and options shared by every fitting command.
+
+    Args:
+        output_formats: Names of the installed writers, offered by --output-format.
+    """
     parser.add_argument("data", metavar="DATA", help="the sensitive table (.csv or .parquet)")
     parser.add_argument("model", metavar=backend.name.upper() + "_MODEL", help=backend.model_help)
     parser.add_argument(
@@ -52,7 +58,7 @@ def add_fit_arguments(parser: argparse.ArgumentParser, backend: InferenceBackend
                       dest="num_synthetic", help="synthetic rows to generate (default: as many as the data)")
     data.add_argument("--drop_na", "--drop-na", nargs="?", type=int, const=1, default=0, dest="drop_na",
                       metavar="0|1", help="drop rows with missing values before fitting")
-    data.add_argument("--output-format", choices=("csv", "parquet"), default="csv",
+    data.add_argument("--output-format", choices=output_formats, default="csv",
                       help="file format of the synthetic data (default csv)")
     add_backend_options(parser, backend)
 

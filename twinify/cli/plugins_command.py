@@ -82,7 +82,8 @@ def plugin_as_dict(info: PluginInfo) -> dict[str, Any]:
 def _selected(infos: list[PluginInfo], args: argparse.Namespace) -> list[PluginInfo]:
     selected = [info for info in infos if args.all or args.requirements or not info.builtin]
     if args.hook:
-        selected = [info for info in selected if set(args.hook) & set(info.hooks)]
+        # A plugin that failed to import has no known hooks; keep it visible.
+        selected = [info for info in selected if set(args.hook) & set(info.hooks) or info.status == "failed"]
     return sorted(selected, key=lambda info: (not info.builtin, info.distribution or "", info.name))
 
 

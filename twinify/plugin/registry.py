@@ -199,7 +199,7 @@ class Registry:
             known = sorted({s for r in self.records(hook) for s in r.suffixes})
             raise InputError(
                 f"cannot {verb} {str(path)!r}: unknown file suffix {suffix or '(none)'!r}; "
-                f"use one of {', '.join(known)}{self._failed_note()}"
+                f"use one of {', '.join(known)}{self.failed_note()}"
             )
         return record
 
@@ -212,10 +212,10 @@ class Registry:
     def _raise_not_found(self, hook: str, name: str, what: str) -> None:
         known = ", ".join(record.name for record in self.records(hook)) or "none"
         raise InputError(
-            f"unknown {what} {name!r}; installed: {known}{self._failed_note()}"
+            f"unknown {what} {name!r}; installed: {known}{self.failed_note()}"
         )
 
-    def _failed_note(self) -> str:
+    def failed_note(self) -> str:
         """Return a sentence naming the plugins that failed or were disabled, or ""."""
         details = [
             f"{info.name} ({info.provider}) failed to load: {info.error}" for info in self.manager.failed()
