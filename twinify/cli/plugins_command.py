@@ -102,7 +102,7 @@ def _format_table(infos: list[PluginInfo], registry: Registry, args: argparse.Na
     for row, provides in zip([rows[0], rules, *rows[1:]], ["Provides", "--------", *map(_provides, infos)]):
         cells = [cell.ljust(width) for cell, width in zip(row, widths)]
         lines.append("  ".join([*cells, provides]))
-    if not infos and args.hook:
+    if args.hook and all(info.status == "failed" for info in infos):
         lines.append("no plugin implements that hook")
     if not args.all:
         all_infos = registry.manager.infos()
