@@ -75,7 +75,9 @@ def add_backend_options(parser: argparse.ArgumentParser, backend: InferenceBacke
 
 
 def _option_kwargs(option: BackendOption) -> dict[str, Any]:
-    help_text = f"{option.help} (default {option.default})"
+    help_text = option.help
+    if option.default not in (None, ""):
+        help_text = f"{option.help} (default {option.default})"
     if option.type is bool:
         return {"action": argparse.BooleanOptionalAction, "help": help_text}
     kwargs: dict[str, Any] = {"type": option.type, "help": help_text, "metavar": option.type.__name__.upper()}
