@@ -1,8 +1,89 @@
-"""Placeholder until implemented."""
+"""Bernoulli distribution for columns with two values.
+
+Encoding: the first declared category is 0 and the second is 1; boolean columns
+declare ``categories = [false, true]``. Prior per mixture component: p ~ Beta(1, 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpyro.distributions as dist
+import pandas as pd
 
 from twinify import hookimpl
+from twinify.errors import DataError, InputError
+from twinify.schema import ColumnSchema
+from twinify.types import FeatureDistribution
+from twinify_features._columns import (
+    decode_labels,
+    dtype_name,
+    encode_labels,
+    is_boolean,
+    observed_labels,
+    require_categories,
+)
+
+
+def infer_schema(series: pd.Series, name: str) -> ColumnSchema:
+    """Read the two values and missing values of a column from the data.
+
+    Raises:
+        DataError: the column contains more than two distinct values.
+    """
+    missing = bool(series.isna().any())
+    if is_boolean(series):
+        return ColumnSchema(name=name, type="boolean", categories=(False, True), missing=missing,
+                            dtype=dtype_name(series), inferred=("missing",))
+    labels = observed_labels(series)
+    if len(labels) > 2:
+        raise DataError(
+            f"column {name!r} contains {len(labels)} distinct values, but the Bernoulli distribution "
+            "models two; use Categorical for it in the model file"
+        )
+    return ColumnSchema(name=name, type="categorical", categories=labels, missing=missing,
+                        dtype=dtype_name(series), inferred=("categories", "missing"))
+
+
+def check_schema(column: ColumnSchema) -> None:
+    """Require one or two declared categories."""
+    categories = require_categories(column, "Bernoulli", f'{column.name}: Bernoulli(categories=["no", "yes"])')
+    if len(categories) > 2:
+        raise InputError(
+            f"column {column.name!r} declares {len(categories)} categories, but the Bernoulli "
+            "distribution models two; use Categorical for it"
+        )
+
+
+def decode(encoded: np.ndarray, column: ColumnSchema) -> pd.Series:
+    """Map 0 and 1 back to the declared categories, restoring the column's dtype."""
+    return decode_labels(encoded, column)
+
+
+def priors(column: ColumnSchema) -> dict[str, dist.Distribution]:
+    """Return the prior of one mixture component's probability of the second category."""
+    return {"probs": dist.Beta(1.0, 1.0)}
+
+
+def likelihood(params: dict, column: ColumnSchema) -> dist.Distribution:
+    """Return Bernoulli(probs) with one entry per mixture component."""
+    return dist.BernoulliProbs(params["probs"])
+
+
+BERNOULLI = FeatureDistribution(
+    name="bernoulli",
+    kind="categorical",
+    summary="Bernoulli, for columns with two values (booleans or two labels)",
+    column_types=("categorical", "boolean"),
+    infer_schema=infer_schema,
+    check_schema=check_schema,
+    encode=encode_labels,
+    decode=decode,
+    priors=priors,
+    likelihood=likelihood,
+    fill_value=0.0,
+)
 
 
 @hookimpl
 def twinify_distributions():
-    yield from ()
+    yield BERNOULLI
