@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import dp_accounting
-import numpy as np
 import pandas as pd
 import pytest
 from dp_accounting import pld, rdp

@@ -123,7 +123,8 @@ def test_fixed_size_batches_are_distinct_rows():
     sampler = FixedSizeSampler(num_rows=50, batch_size=20)
     indices, mask = sampler.chunk(sampler.draw(d3p.random.PRNGKey(1)), 0)
     assert len(set(np.asarray(indices).tolist())) == 20
-    assert 0 <= int(indices.min()) and int(indices.max()) < 50
+    assert int(indices.min()) >= 0
+    assert int(indices.max()) < 50
     assert float(mask.sum()) == 20.0
 
 

@@ -34,6 +34,9 @@ INIT_SCALE = 0.1
 #: space, numpyro's ``init_to_uniform`` default.
 INIT_RADIUS = 2.0
 
+#: Share of the final epochs whose end iterates are averaged into the posterior.
+AVERAGED_EPOCH_SHARE = 0.5
+
 
 def fit(request: FitRequest) -> DPVIModel:
     """Fit the mixture model of ``request.model`` to ``request.data`` under DP.
@@ -68,6 +71,7 @@ def fit(request: FitRequest) -> DPVIModel:
         learning_rate=float(request.options["learning_rate"]),
         init_scale=INIT_SCALE,
         init_radius=INIT_RADIUS,
+        averaged_epochs=max(int(AVERAGED_EPOCH_SHARE * plan.num_epochs), 1),
     )
     logger.info(
         "DPVI: %d mixture components, %d parameters, %d steps with noise multiplier %.4g",

@@ -13,7 +13,6 @@ number of synthetic rows, so that the output does not reveal N exactly.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 

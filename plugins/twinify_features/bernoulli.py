@@ -6,7 +6,6 @@ declare ``categories = [false, true]``. Prior per mixture component: p ~ Beta(1,
 
 from __future__ import annotations
 
-import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
 
@@ -54,11 +53,6 @@ def check_schema(column: ColumnSchema) -> None:
         )
 
 
-def decode(encoded: np.ndarray, column: ColumnSchema) -> pd.Series:
-    """Map 0 and 1 back to the declared categories, restoring the column's dtype."""
-    return decode_labels(encoded, column)
-
-
 def priors(column: ColumnSchema) -> dict[str, dist.Distribution]:
     """Return the prior of one mixture component's probability of the second category."""
     return {"probs": dist.Beta(1.0, 1.0)}
@@ -77,7 +71,7 @@ BERNOULLI = FeatureDistribution(
     infer_schema=infer_schema,
     check_schema=check_schema,
     encode=encode_labels,
-    decode=decode,
+    decode=decode_labels,
     priors=priors,
     likelihood=likelihood,
     fill_value=0.0,

@@ -7,7 +7,6 @@ Encoding: the declared categories, in their declared order, become the codes
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
 
@@ -56,11 +55,6 @@ def check_schema(column: ColumnSchema) -> None:
     require_categories(column, "Categorical", f'{column.name}: Categorical(categories=["a", "b", "c"])')
 
 
-def decode(encoded: np.ndarray, column: ColumnSchema) -> pd.Series:
-    """Map codes back to the declared categories, restoring the column's dtype."""
-    return decode_labels(encoded, column)
-
-
 def priors(column: ColumnSchema) -> dict[str, dist.Distribution]:
     """Return the Dirichlet prior of one mixture component's category probabilities."""
     return {"probs": dist.Dirichlet(jnp.ones(len(column.categories)))}
@@ -79,7 +73,7 @@ CATEGORICAL = FeatureDistribution(
     infer_schema=infer_schema,
     check_schema=check_schema,
     encode=encode_labels,
-    decode=decode,
+    decode=decode_labels,
     priors=priors,
     likelihood=likelihood,
     fill_value=0.0,
