@@ -242,6 +242,10 @@ class MixtureModel:
 
         Each row first draws its mixture component, then every feature's value
         from that component. Returns an array of shape (num_rows, F).
+
+        NOTE: the likelihoods receive parameters gathered per row, with leading
+        shape (num_rows,) instead of (K,), so a plugin's ``likelihood`` must not
+        assume that the leading dimension is K.
         """
         component_key, *feature_keys = jax.random.split(key, len(self.features) + 1)
         components = dist.CategoricalProbs(params[WEIGHTS_SITE]).sample(component_key, (num_rows,))
