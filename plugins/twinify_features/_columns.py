@@ -64,6 +64,16 @@ def observed_labels(series: pd.Series) -> tuple[Any, ...]:
     return tuple(sorted(labels, key=str))
 
 
+def infer_label_schema(series: pd.Series, name: str) -> ColumnSchema:
+    """Read the category set and missing values of a label or boolean column from the data."""
+    missing = bool(series.isna().any())
+    if is_boolean(series):
+        return ColumnSchema(name=name, type="boolean", categories=(False, True), missing=missing,
+                            dtype=dtype_name(series), inferred=("missing",))
+    return ColumnSchema(name=name, type="categorical", categories=observed_labels(series),
+                        missing=missing, dtype=dtype_name(series), inferred=("categories", "missing"))
+
+
 def _plain(value: Any) -> Any:
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, float) and value.is_integer():

@@ -13,14 +13,7 @@ from twinify import hookimpl
 from twinify.errors import DataError, InputError
 from twinify.schema import ColumnSchema
 from twinify.types import FeatureDistribution
-from twinify_features._columns import (
-    decode_labels,
-    dtype_name,
-    encode_labels,
-    is_boolean,
-    observed_labels,
-    require_categories,
-)
+from twinify_features._columns import decode_labels, encode_labels, infer_label_schema, require_categories
 
 
 def infer_schema(series: pd.Series, name: str) -> ColumnSchema:
@@ -29,18 +22,13 @@ def infer_schema(series: pd.Series, name: str) -> ColumnSchema:
     Raises:
         DataError: the column contains more than two distinct values.
     """
-    missing = bool(series.isna().any())
-    if is_boolean(series):
-        return ColumnSchema(name=name, type="boolean", categories=(False, True), missing=missing,
-                            dtype=dtype_name(series), inferred=("missing",))
-    labels = observed_labels(series)
-    if len(labels) > 2:
+    column = infer_label_schema(series, name)
+    if len(column.categories) > 2:
         raise DataError(
-            f"column {name!r} contains {len(labels)} distinct values, but the Bernoulli distribution "
-            "models two; use Categorical for it in the model file"
+            f"column {name!r} contains {len(column.categories)} distinct values, but the Bernoulli "
+            "distribution models two; use Categorical for it in the model file"
         )
-    return ColumnSchema(name=name, type="categorical", categories=labels, missing=missing,
-                        dtype=dtype_name(series), inferred=("categories", "missing"))
+    return column
 
 
 def check_schema(column: ColumnSchema) -> None:

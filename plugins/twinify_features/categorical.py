@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpyro.distributions as dist
-import pandas as pd
 
 from twinify import hookimpl
 from twinify.errors import InputError
 from twinify.schema import ColumnSchema
 from twinify.types import FeatureDistribution
-from twinify_features._columns import (
-    decode_labels,
-    dtype_name,
-    encode_labels,
-    is_boolean,
-    observed_labels,
-    require_categories,
-)
+from twinify_features._columns import decode_labels, encode_labels, infer_label_schema, require_categories
 
 
 class CodedCategorical(dist.CategoricalProbs):
@@ -33,16 +25,6 @@ class CodedCategorical(dist.CategoricalProbs):
 
     def log_prob(self, value):
         return super().log_prob(jnp.asarray(value).astype(jnp.int32))
-
-
-def infer_schema(series: pd.Series, name: str) -> ColumnSchema:
-    """Read the category set and missing values of a column from the data."""
-    missing = bool(series.isna().any())
-    if is_boolean(series):
-        return ColumnSchema(name=name, type="boolean", categories=(False, True), missing=missing,
-                            dtype=dtype_name(series), inferred=("missing",))
-    return ColumnSchema(name=name, type="categorical", categories=observed_labels(series),
-                        missing=missing, dtype=dtype_name(series), inferred=("categories", "missing"))
 
 
 def check_schema(column: ColumnSchema) -> None:
@@ -70,7 +52,7 @@ CATEGORICAL = FeatureDistribution(
     kind="categorical",
     summary="Categorical, for columns of unordered labels",
     column_types=("categorical", "boolean"),
-    infer_schema=infer_schema,
+    infer_schema=infer_label_schema,
     check_schema=check_schema,
     encode=encode_labels,
     decode=decode_labels,
