@@ -69,11 +69,18 @@ def _reference_clipped_sum(mixture, reference, mask, threshold, groups):
     return mask @ clipped
 
 
-@pytest.mark.parametrize("per_feature", [False, True])
+GROUPINGS = {
+    "row": lambda site: 0,
+    "feature": lambda site: site.feature,
+    "parameter": lambda site: site.name,
+}
+
+
+@pytest.mark.parametrize("grouping", sorted(GROUPINGS))
 @pytest.mark.parametrize("threshold", [1e6, 1.0, 0.05])
-def test_clipped_sum_matches_reference(setup, threshold, per_feature):
+def test_clipped_sum_matches_reference(setup, threshold, grouping):
     mixture, loc, log_scale, noise, rows = setup
-    groups = [site.feature if per_feature else 0 for site in mixture.sites]
+    groups = [GROUPINGS[grouping](site) for site in mixture.sites]
     mask = jnp.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0])
     fast = clipped_likelihood_sum(per_example_gradients(mixture), mixture.slices, groups, loc, log_scale,
                                   noise, rows, mask, threshold)
@@ -86,7 +93,7 @@ def test_clipped_sum_matches_reference(setup, threshold, per_feature):
 def test_clipping_bounds_each_row(setup):
     mixture, loc, log_scale, noise, rows = setup
     gradients_of = per_example_gradients(mixture)
-    groups = [site.feature for site in mixture.sites]
+    groups = [site.name for site in mixture.sites]
     threshold = 0.3
     for index in range(rows.shape[0]):
         mask = jnp.zeros(rows.shape[0]).at[index].set(1.0)

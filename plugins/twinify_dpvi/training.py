@@ -48,9 +48,10 @@ class TrainingPlan:
         init_scale: Starting standard deviation of the variational posterior.
         init_radius: Starting means are uniform in [-radius, radius].
         averaged_epochs: Number of final epochs whose end iterates are averaged.
-        per_feature_clipping: Clip each feature's parameters (and the mixture
-            weights) as a separate group with an equal share of the threshold,
-            instead of each row's gradient as a whole.
+        per_parameter_clipping: Clip the gradient of each parameter array (one
+            parameter of one column for all components, or the mixture weights)
+            as a separate group with an equal share of the threshold, instead of
+            each row's gradient as a whole.
     """
 
     sampler: Any
@@ -62,7 +63,7 @@ class TrainingPlan:
     init_scale: float
     init_radius: float
     averaged_epochs: int = 1
-    per_feature_clipping: bool = True
+    per_parameter_clipping: bool = True
 
 
 @attrs.frozen
@@ -129,8 +130,8 @@ def _epoch_function(mixture: MixtureModel, plan: TrainingPlan, optimizer: numpyr
     sampler = plan.sampler
     gradient_scale = 1.0 / sampler.sampling_ratio
     dimension = mixture.num_parameters
-    if plan.per_feature_clipping:
-        groups = [site.feature for site in mixture.sites]
+    if plan.per_parameter_clipping:
+        groups = [site.name for site in mixture.sites]
     else:
         groups = [None] * len(mixture.sites)
 
