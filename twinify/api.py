@@ -56,6 +56,15 @@ class TwinModel:
         return self.fitted.schema
 
     @property
+    def default_num_rows(self) -> int | None:
+        """Return the backend's default number of synthetic rows, or None.
+
+        Under the add/remove relation the row count is private, so a backend may
+        offer a DP estimate of it here instead of the true count.
+        """
+        return getattr(self.fitted, "default_num_rows", None)
+
+    @property
     def backend(self) -> str:
         """Return the name of the backend that fitted the model."""
         return self.fitted.backend

@@ -86,7 +86,7 @@ def resolve_features(
     """
     if data.shape[0] == 0:
         raise DataError("the data have no rows; check the file")
-    _check_columns_exist(specs, data)
+    check_specs(specs, registry, data)
     _log_unmodelled_columns(specs, data)
 
     features, columns = [], []
@@ -104,6 +104,23 @@ def resolve_features(
         encoded=np.column_stack(columns).astype(np.float64),
         schema=prepared_schema,
     )
+
+
+def check_specs(specs: Sequence[FeatureSpec], registry: Registry, data: pd.DataFrame) -> None:
+    """Check that every column exists and every distribution is installed.
+
+    Reads only the column names, not the values, so a backend can call it before
+    registering its privacy mechanisms and fail fast on a wrong model file.
+
+    Raises:
+        InputError: an unknown column or distribution.
+    """
+    _check_columns_exist(specs, data)
+    for spec in specs:
+        try:
+            registry.distribution(spec.distribution)
+        except InputError as error:
+            raise InputError(f"model file line {spec.line}: {error}") from None
 
 
 def rebuild_features(

@@ -61,13 +61,15 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
 
 
 def _propagate_global_flags(subparsers: argparse._SubParsersAction) -> None:
-    # Accept -q/-v/--debug after the subcommand too, as in "twinify vi ... --quiet".
+    # Accept -q/-v/--debug after the subcommand too, as in "twinify vi ... --quiet",
+    # except where a backend option already uses the short flag (DPVI's -q is the
+    # sampling ratio, as in twinify 2.x).
     for sub in set(subparsers.choices.values()):
-        sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                         help=argparse.SUPPRESS)
-        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                         help=argparse.SUPPRESS)
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for flags, name in ((("-q", "--quiet"), "quiet"), (("-v", "--verbose"), "verbose"), (("--debug",), "debug")):
+            free = [flag for flag in flags if flag not in sub._option_string_actions]
+            if free:
+                sub.add_argument(*free, dest=name, action="store_true", default=argparse.SUPPRESS,
+                                 help=argparse.SUPPRESS)
 
 
 def configure_logging(quiet: bool, verbose: bool) -> None:
@@ -93,10 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        configure_logging(quiet="-q" in argv or "--quiet" in argv, verbose="-v" in argv or "--verbose" in argv)
+        configure_logging(quiet="--quiet" in argv, verbose="--verbose" in argv)
         registry = get_registry()
         parser = build_parser(registry)
         args = parser.parse_args(argv)
+        # Short flags are known only after parsing, because -q means the sampling
+        # ratio after "vi".
+        configure_logging(quiet=args.quiet, verbose=args.verbose)
         if not hasattr(args, "handler"):
             parser.print_help()
             return 2

@@ -57,7 +57,7 @@ def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBack
     report = twin.privacy_report
     print(report.format_text())
 
-    num_rows = args.num_synthetic or data.shape[0]
+    num_rows = args.num_synthetic or twin.default_num_rows or data.shape[0]
     generation_seed = None if args.seed is None else args.seed + 1
     synthetic = twin.generate(num_rows, seed=generation_seed)
 

@@ -26,6 +26,7 @@ Formulas and their sources:
 
 from __future__ import annotations
 
+import functools
 import math
 from importlib import metadata
 
@@ -83,13 +84,15 @@ def dpsgd_epsilon(
     )
 
 
+@functools.lru_cache(maxsize=64)
 def dpsgd_noise_multiplier(
     epsilon: float, delta: float, sampling_ratio: float, steps: int, relation: str
 ) -> float:
     """Return the smallest noise multiplier whose DP-SGD run meets (ε, δ), within 1e-4 in ε.
 
     The result is checked with :func:`dpsgd_epsilon`: the returned noise never gives
-    an ε above the target.
+    an ε above the target. Results are cached, because the search takes seconds
+    and depends only on the arguments.
 
     Raises:
         PrivacyBudgetError: no noise level within the search range meets the target.
