@@ -72,7 +72,9 @@ def test_hook_distribution_wrappers(make_registry):
     wrapper = DistributionWrapper(name="zeros", role="missing-values", summary="test", wrap=print)
     module = plugin_module("twinify_test_wrappers", distribution_wrappers=[wrapper])
 
-    registry = make_registry(modules={"zeros-plugin": module})
+    # The built-in missing-value wrapper has the same role, so disable it here.
+    policy = LoadPolicy(disabled=("missing",), strict=True)
+    registry = make_registry(modules={"zeros-plugin": module}, policy=policy)
 
     assert registry.wrapper_for("missing-values") is wrapper
     assert registry.names("distribution_wrappers") == ["zeros"]
