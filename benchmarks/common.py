@@ -194,6 +194,12 @@ def read_results(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def peer_result_names() -> list[str]:
+    """Return the names of the peer result files (``peers*.json``), oldest first."""
+    paths = sorted(RESULTS.glob("peers*.json"), key=lambda path: path.stat().st_mtime)
+    return [path.stem for path in paths]
+
+
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     """Print ``rows`` as an aligned plain-text table."""
     cells = [[_cell(row.get(column)) for column in columns] for row in rows]

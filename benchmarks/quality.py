@@ -17,9 +17,13 @@ from twinify.evaluation import column_kinds, evaluate
 from twinify.evaluation.utility import utility_metrics
 
 
-def read_csv(path: Path | str, categorical: bool) -> pd.DataFrame:
-    """Read a CSV; discrete benchmark tables are read as text so that codes compare as labels."""
-    return pd.read_csv(path, dtype=str, keep_default_na=True) if categorical else pd.read_csv(path)
+def read_csv(path: Path | str) -> pd.DataFrame:
+    """Read a CSV with inferred column types.
+
+    Codes of discrete tables compare as labels, and twinify.evaluation writes a whole
+    number the same way whether a tool wrote it as ``14`` or ``14.0``.
+    """
+    return pd.read_csv(path)
 
 
 def quality(
@@ -33,8 +37,11 @@ def quality(
     fidelity = evaluate(test, synthetic, categorical=categorical).metrics
     kinds = column_kinds(train, categorical)
     utility = utility_metrics(train, synthetic, test, target, kinds, "the test file")
+    per_column = {name: column["tv"] for name, column in fidelity["columns"].items()}
+    worst = sorted(per_column, key=per_column.get, reverse=True)[:3]
     return {
         "one_way_tv_mean": fidelity["one_way_tv"]["mean"],
+        "worst_columns": {name: per_column[name] for name in worst},
         "two_way_tv_mean": fidelity["two_way_tv"]["mean"],
         "two_way_tv_max": fidelity["two_way_tv"]["max"],
         "association_mad": fidelity["association"]["mean_abs_difference"],

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from common import print_table, run_job, write_results
-from runs import EPSILONS, Setting, job_status, measure_epochs, score, settings
+from runs import EPSILONS, Setting, job_status, keep_synthetic, measure_epochs, score, settings
 
 COMMANDS = {"dpvi": "vi", "napsu": "napsu"}
 
@@ -69,6 +69,7 @@ def run_setting(setting: Setting, seed: int, timeout: float, workdir: Path) -> d
     if not generate.ok:
         row["status"] = "generation " + job_status(generate, timeout)
         return row
+    keep_synthetic("twinify", setting, Path(f"{prefix}.csv"))
     row.update(score(setting, Path(f"{prefix}.csv")))
     return row
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from common import JobResult, run_job
+from common import RESULTS, JobResult, run_job
 from datasets import ADULT_DISC_STR, ADULT_RAW, PUMS, PUMS_CAT, Dataset
 from quality import quality, read_csv
 
@@ -66,6 +67,15 @@ def job_status(job: JobResult, timeout: float) -> str:
     return "ok"
 
 
+def keep_synthetic(tool: str, setting: Setting, synthetic_path: Path) -> Path:
+    """Copy a synthetic file to benchmarks/results/synthetic/ for later inspection."""
+    folder = RESULTS / "synthetic"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{tool.replace(' ', '-')}-{setting.method}-{setting.dataset.name}-{setting.epsilon:g}.csv"
+    shutil.copyfile(synthetic_path, target)
+    return target
+
+
 def score(setting: Setting, synthetic_path: Path, test_dataset: Dataset | None = None) -> dict[str, Any]:
     """Return the quality figures of a synthetic file against the setting's test file.
 
@@ -73,9 +83,9 @@ def score(setting: Setting, synthetic_path: Path, test_dataset: Dataset | None =
     for a tool that needs another coding of the same table.
     """
     dataset = test_dataset or setting.dataset
-    train = read_csv(dataset.train_path(), categorical=dataset.discrete)
-    test = read_csv(dataset.test_path(), categorical=dataset.discrete)
-    synthetic = read_csv(synthetic_path, categorical=dataset.discrete)
+    train = read_csv(dataset.train_path())
+    test = read_csv(dataset.test_path())
+    synthetic = read_csv(synthetic_path)
     return quality(train, test, synthetic, dataset.target, categorical="all" if dataset.discrete else None)
 
 

@@ -133,7 +133,10 @@ def code_columns(
 
 def label_values(series: pd.Series) -> np.ndarray:
     """Return each value as a label string, with ``(missing)`` for missing values."""
-    return np.array([_label(value) for value in series.tolist()], dtype=object)
+    # Label each distinct value once, then spread the labels over the rows.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = np.array([_label(value) for value in uniques] + [MISSING_LABEL], dtype=object)
+    return labels[codes]
 
 
 def _label(value: object) -> str:

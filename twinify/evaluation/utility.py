@@ -114,9 +114,10 @@ def _encode_features(
         if kinds[feature] == CATEGORICAL:
             per_table = {name: label_values(table[feature]) for name, table in tables.items()}
             vocabulary = sorted(set().union(*per_table.values()) - {MISSING_LABEL})
-            index = {label: float(code) for code, label in enumerate(vocabulary)}
             for name, labels in per_table.items():
-                columns[name].append(np.array([index.get(label, np.nan) for label in labels]))
+                codes = pd.Categorical(labels, categories=vocabulary).codes.astype(float)
+                codes[codes < 0] = np.nan
+                columns[name].append(codes)
             categorical_mask.append(len(vocabulary) <= MAX_NATIVE_CATEGORIES)
         else:
             for name, table in tables.items():
