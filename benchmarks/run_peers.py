@@ -22,6 +22,7 @@ from pathlib import Path
 from common import BENCHMARKS, peers_python, print_table, read_results, run_job, write_results
 from datasets import ADULT_DISC, PUMS_CAT, write_domain
 from quality import quality, read_csv
+from runs import job_status
 
 DATASETS = {dataset.name: dataset for dataset in (PUMS_CAT, ADULT_DISC)}
 DELTA = 1e-9
@@ -44,8 +45,7 @@ def run_peer(
         "relation": RELATION, "seed": seed, "wall_s": job.wall_s, "peak_rss_mb": job.peak_rss_mb,
     }
     if not job.ok:
-        status = f"did not finish in {timeout:.0f} s" if job.timed_out else f"failed: {job.tail(3)}"
-        return [{**base, "status": status}]
+        return [{**base, "status": job_status(job, timeout)}]
 
     timings = json.loads(job.stdout.strip().splitlines()[-1])
     train = read_csv(dataset.train_path())

@@ -104,6 +104,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epsilons", type=float, nargs="+", default=list(EPSILONS))
     parser.add_argument("--methods", nargs="+", default=["dpvi", "napsu"], choices=["dpvi", "napsu"])
+    parser.add_argument("--datasets", nargs="+", default=None,
+                        help="data set names to run (default all: adult_raw pums adult_disc_str pums_cat)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per full run")
     parser.add_argument("--skip-epochs", action="store_true",
@@ -116,11 +118,13 @@ def main() -> None:
     previous = read_results("twinify2") or {}
     # A rerun replaces only the settings it covers and keeps the other recorded runs.
     runs: list[dict] = [row for row in previous.get("runs", [])
-                        if row["epsilon"] not in args.epsilons or row["method"] not in args.methods]
+                        if row["epsilon"] not in args.epsilons or row["method"] not in args.methods
+                        or (args.datasets is not None and row["dataset"] not in args.datasets)]
     epochs = previous.get("epochs", []) if args.skip_epochs else []
     workdir = Path(tempfile.mkdtemp(prefix="twinify2-bench-"))
     try:
-        chosen = [setting for setting in settings(args.epsilons) if setting.method in args.methods]
+        chosen = [setting for setting in settings(args.epsilons) if setting.method in args.methods
+                  and (args.datasets is None or setting.dataset.name in args.datasets)]
         if "dpvi" in args.methods and not args.skip_epochs:
             for setting in chosen:
                 if setting.method == "dpvi" and setting.epsilon == chosen[0].epsilon:

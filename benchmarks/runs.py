@@ -58,9 +58,11 @@ def settings(epsilons=EPSILONS) -> list[Setting]:
 
 
 def job_status(job: JobResult, timeout: float) -> str:
-    """Return "ok", "did not finish in N s" or "failed: <last error line>"."""
+    """Return "ok", "did not finish in N s", "stopped by signal N" or "failed (exit N): <last line>"."""
     if job.timed_out:
         return f"did not finish in {timeout:.0f} s"
+    if job.returncode is not None and job.returncode < 0:
+        return f"stopped by signal {-job.returncode} after {job.wall_s:.0f} s"
     if job.returncode != 0:
         lines = job.tail(1) or job.stdout.strip().splitlines()[-1:] or ["no output"]
         return f"failed (exit {job.returncode}): {lines[-1][:200]}"

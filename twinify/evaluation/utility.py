@@ -28,6 +28,10 @@ EVALUATION_SEED = 0
 MAX_NATIVE_CATEGORIES = 255
 #: A numeric target with more distinct values than this is rejected as not a class label.
 MAX_NUMERIC_CLASSES = 20
+#: Training sets smaller than this are fitted on one thread. OpenMP's waiting threads
+#: made the multi-threaded fit of a few hundred rows take tens of seconds on a busy
+#: 2-core machine, against under a second on one thread.
+SINGLE_THREAD_ROWS = 100_000
 
 
 def split_holdout(real: pd.DataFrame, share: float = HOLDOUT_SHARE) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -134,6 +138,7 @@ def _encode_features(
 
 def _fit_predict(x: np.ndarray, y: np.ndarray, categorical_mask: np.ndarray, x_test: np.ndarray) -> np.ndarray:
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     classes = np.unique(y)
     if classes.size == 1 or x.shape[1] == 0:
@@ -143,8 +148,10 @@ def _fit_predict(x: np.ndarray, y: np.ndarray, categorical_mask: np.ndarray, x_t
         categorical_features=categorical_mask if categorical_mask.any() else None,
         random_state=EVALUATION_SEED,
     )
-    model.fit(x, y)
-    return model.predict(x_test)
+    threads = 1 if x.shape[0] < SINGLE_THREAD_ROWS else None
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        model.fit(x, y)
+        return model.predict(x_test)
 
 
 def _majority_label(labels: np.ndarray) -> str:
