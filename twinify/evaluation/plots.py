@@ -79,15 +79,20 @@ def joint_plot(first: CodedColumn, second: CodedColumn) -> str:
     columns = _shown_codes(real.sum(axis=0) + synthetic.sum(axis=0))
     top = max(real[np.ix_(rows, columns)].max(), synthetic[np.ix_(rows, columns)].max())
 
-    figure = Figure(figsize=(max(6.0, 0.5 * len(columns) + 3), max(3.0, 0.3 * len(rows) + 1.5)))
+    figure = Figure(figsize=(max(6.0, 0.5 * len(columns) + 3), max(3.0, 0.3 * len(rows) + 1.5)),
+                    layout="constrained")
     for position, (table, title) in enumerate(((real, "real"), (synthetic, "synthetic")), start=1):
         axes = figure.add_subplot(1, 2, position)
         image = axes.imshow(table[np.ix_(rows, columns)], vmin=0.0, vmax=top, cmap="magma", aspect="auto")
         axes.set_xticks(np.arange(len(columns)), [second.labels[c] for c in columns], rotation=60,
                         ha="right", fontsize=6)
-        axes.set_yticks(np.arange(len(rows)), [first.labels[r] for r in rows], fontsize=6)
         axes.set_xlabel(second.name, fontsize=8)
-        axes.set_ylabel(first.name, fontsize=8)
+        if position == 1:
+            axes.set_yticks(np.arange(len(rows)), [first.labels[r] for r in rows], fontsize=6)
+            axes.set_ylabel(first.name, fontsize=8)
+        else:
+            # The synthetic panel shares the rows of the real one; labels would overlap it.
+            axes.set_yticks(np.arange(len(rows)), [])
         axes.set_title(title, fontsize=9)
     figure.colorbar(image, ax=figure.axes, fraction=0.03)
     return figure_to_base64(figure)
