@@ -304,7 +304,8 @@ NOTES = """## Notes on the other tools
 - The first figures were taken on two cores shared with other jobs (load average 6
   to 10), so every time here is preliminary. Under that load AIM on Adult did not
   finish in an hour at epsilon 1, and twinify 2.0.0's NAPSU-MQ did not finish in 30
-  minutes on either table.
+  minutes on Adult. On PUMS it did not finish in 30 minutes either, nor in 25
+  minutes in a second try at a load average of 2 to 4.
 - The peak memory of a run stopped at its cap is its peak until then: twinify 2.0.0's
   DPVI on Adult used 1.4 GB in the first 600 s of its full run, but 8.2 GB in its
   complete 1- and 2-epoch runs."""
