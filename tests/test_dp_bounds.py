@@ -19,12 +19,23 @@ def test_grid_is_public_and_sorted():
 
 def test_bounds_near_true_quantiles():
     ages = np.random.default_rng(0).integers(17, 91, size=20_000).astype(float)
-    lower, upper = private_bounds(ages, epsilon=1.0, rng=RandomSource(3))
+    lower, upper = private_bounds(ages, epsilon=1.0, rng=RandomSource(3), quantiles=(0.01, 0.99), widening=0.0)
     # Epsilon 0.5 per quantile with 200 rows per percent puts the estimate within
     # a few percent of the target quantile. For ages spread over 17..90 that is
     # within about 4 years.
     assert 17 <= lower <= 22
     assert 85 <= upper <= 90
+
+
+def test_widening_extends_both_sides():
+    values = np.random.default_rng(1).normal(0.0, 1.0, size=20_000)
+    narrow = private_bounds(values, epsilon=1.0, rng=RandomSource(5), widening=0.0)
+    wide = private_bounds(values, epsilon=1.0, rng=RandomSource(5))
+    width = narrow[1] - narrow[0]
+    assert wide == pytest.approx((narrow[0] - 0.5 * width, narrow[1] + 0.5 * width))
+    # The 5% and 95% quantiles of N(0, 1) are at ±1.64; widened, the interval
+    # covers about ±3.3, so at most a few tenths of a percent are clipped.
+    assert np.mean((values < wide[0]) | (values > wide[1])) < 0.005
 
 
 def test_quantile_distribution_matches_exponential_mechanism():

@@ -118,6 +118,7 @@ def fit(
     strict_domains: bool = False,
     drop_na: bool = False,
     show_progress: bool = False,
+    bounds_epsilon: float | None = None,
     registry: Registry | None = None,
     **options: Any,
 ) -> TwinModel:
@@ -138,6 +139,9 @@ def fit(
         strict_domains: Raise instead of reading undeclared domains from the data.
         drop_na: Drop rows with any missing value first.
         show_progress: Show progress bars.
+        bounds_epsilon: Spend this part of ε on DP bounds (quantiles) of the
+            numeric columns whose bounds are not declared, instead of reading
+            those bounds from the data. DPVI's automatic model only.
         registry: Plugin registry; the installed plugins by default.
         **options: Backend options, for example ``k=50`` or ``num_epochs=200``.
 
@@ -154,6 +158,7 @@ def fit(
         raise InputError("the data have no rows; check the file")
 
     budget = make_budget(epsilon, delta, relation, num_rows=data.shape[0])
+    check_bounds_epsilon(bounds_epsilon, budget)
     request = FitRequest(
         data=data,
         model=model,
@@ -165,6 +170,7 @@ def fit(
         strict_domains=strict_domains,
         drop_na=drop_na,
         show_progress=show_progress,
+        bounds_epsilon=bounds_epsilon,
     )
     fitted = backend_record.fit(request)
     check_report(fitted.privacy_report, budget)
@@ -179,6 +185,22 @@ def load(path: str | Path, registry: Registry | None = None) -> TwinModel:
 
 # --------------------------------------------------------------------------------------
 # Steps shared with the command-line interface
+
+
+def check_bounds_epsilon(bounds_epsilon: float | None, budget: PrivacyBudget) -> None:
+    """Check that the ε for DP bounds is positive and leaves part of the budget.
+
+    Raises:
+        InputError: ``bounds_epsilon`` is not in (0, ε).
+    """
+    if bounds_epsilon is None:
+        return
+    value = float(bounds_epsilon)
+    if not (0.0 < value < budget.epsilon):
+        raise InputError(
+            f"invalid epsilon for DP bounds {bounds_epsilon!r}: use a positive share of the budget "
+            f"below epsilon {budget.epsilon:g}, for example {budget.epsilon / 10:g}"
+        )
 
 
 def make_budget(epsilon: float, delta: float | None, relation: str, num_rows: int) -> PrivacyBudget:

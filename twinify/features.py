@@ -69,6 +69,7 @@ def resolve_features(
     data: pd.DataFrame,
     schema: Schema | None = None,
     strict_domains: bool = False,
+    dp_bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> PreparedData:
     """Prepare the columns named in ``specs`` for the automatic mixture model.
 
@@ -78,6 +79,8 @@ def resolve_features(
         data: The sensitive table.
         schema: Declared public schema, if any.
         strict_domains: Raise instead of reading an undeclared domain from the data.
+        dp_bounds: Bounds bought under DP for columns whose bounds are not
+            declared; they replace bounds that would be read from the data.
 
     Raises:
         InputError: an unknown column or distribution, conflicting metadata, or an
@@ -93,6 +96,8 @@ def resolve_features(
     for spec in specs:
         distribution = registry.distribution(spec.distribution)
         column_schema = _column_schema(spec, distribution, data[spec.column], schema)
+        if dp_bounds and spec.column in dp_bounds:
+            column_schema = _with_dp_bounds(column_schema, dp_bounds[spec.column])
         feature, encoded = _prepare_feature(spec, distribution, column_schema, data[spec.column], registry)
         features.append(feature)
         columns.append(encoded)
@@ -121,6 +126,28 @@ def check_specs(specs: Sequence[FeatureSpec], registry: Registry, data: pd.DataF
             registry.distribution(spec.distribution)
         except InputError as error:
             raise InputError(f"model file line {spec.line}: {error}") from None
+
+
+def columns_without_bounds(
+    specs: Sequence[FeatureSpec], registry: Registry, schema: Schema | None = None
+) -> list[str]:
+    """Return the numeric columns whose distribution needs bounds that are not declared.
+
+    Reads only the model file and the schema, never the data, so a backend can
+    plan DP bounds for these columns before it registers its other mechanisms.
+    """
+    missing = []
+    for spec in specs:
+        distribution = registry.distribution(spec.distribution)
+        declared = _declared_schema(spec, distribution, schema)
+        kind = declared.type if declared is not None else distribution.column_types[0]
+        if kind not in ("integer", "real"):
+            continue
+        if declared is not None and declared.has_bounds:
+            continue
+        if _needs_bounds(distribution, declared or ColumnSchema(name=spec.column, type=kind)):
+            missing.append(spec.column)
+    return missing
 
 
 def rebuild_features(
@@ -232,6 +259,26 @@ def _column_schema(
             return attrs.evolve(declared, dtype=str(series.dtype))
         return declared
     return declared.merge(distribution.infer_schema(series, spec.column))
+
+
+def _needs_bounds(distribution: FeatureDistribution, column: ColumnSchema) -> bool:
+    """Return whether ``column`` fails the distribution's check only for want of bounds."""
+    if _domain_declared(column, distribution):
+        return False
+    return _domain_declared(attrs.evolve(column, lower=0.0, upper=1.0), distribution)
+
+
+def _with_dp_bounds(column: ColumnSchema, bounds: tuple[float, float]) -> ColumnSchema:
+    lower, upper = bounds
+    if column.type == "integer":
+        lower, upper = float(np.floor(lower)), float(np.ceil(upper))
+    return attrs.evolve(
+        column,
+        lower=lower,
+        upper=upper,
+        out_of_domain=column.out_of_domain or "clip",
+        inferred=tuple(part for part in column.inferred if part not in ("lower", "upper")),
+    )
 
 
 def _domain_declared(column: ColumnSchema, distribution: FeatureDistribution) -> bool:

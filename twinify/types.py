@@ -241,6 +241,9 @@ class FitRequest:
             read from the data.
         drop_na: Drop rows with missing values before fitting.
         show_progress: Show progress bars on the terminal.
+        bounds_epsilon: ε of the budget to spend on DP bounds of numeric columns
+            whose bounds are not declared, or None to read such bounds from the
+            data (outside the guarantee, with a warning).
     """
 
     data: pd.DataFrame
@@ -253,6 +256,7 @@ class FitRequest:
     strict_domains: bool = False
     drop_na: bool = False
     show_progress: bool = False
+    bounds_epsilon: float | None = None
 
 
 class FittedModel(Protocol):

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from twinify.errors import InputError
-from twinify.features import PreparedData, check_specs, resolve_features
+from twinify.features import PreparedData, check_specs, columns_without_bounds, resolve_features
 from twinify.mixture import MixtureModel
 from twinify.modelspec import FeatureSpec, parse_model_text, read_model_file
 from twinify.privacy import PrivacyAccountant, PrivacyReport
+from twinify.privacy.dp_bounds import buy_bounds, register_bounds, warn_if_too_little
 from twinify.types import FitRequest
 from twinify_dpvi.model import DPVIModel
 from twinify_dpvi.plan import PrivacyPlan, noisy_row_count, plan_privacy
@@ -51,9 +52,15 @@ def fit(request: FitRequest) -> DPVIModel:
     check_specs(specs, request.registry, request.data)
     num_rows = request.data.shape[0]
     accountant = PrivacyAccountant(request.budget)
+    bounded = _columns_for_dp_bounds(specs, request)
+    bounds_epsilon = register_bounds(bounded, request.bounds_epsilon or 0.0, accountant)
+    warn_if_too_little(bounded, bounds_epsilon, num_rows)
     plan = plan_privacy(accountant, request.options, num_rows)
 
-    prepared = resolve_features(specs, request.registry, request.data, request.schema, request.strict_domains)
+    dp_bounds = buy_bounds(bounded, request.data, bounds_epsilon, request.rng)
+    prepared = resolve_features(
+        specs, request.registry, request.data, request.schema, request.strict_domains, dp_bounds=dp_bounds
+    )
     mixture = MixtureModel(prepared.features, int(request.options["k"]))
     if plan.row_count_scale is None:
         default_num_rows = num_rows
@@ -81,6 +88,15 @@ def fit(request: FitRequest) -> DPVIModel:
     report = _report(accountant, plan, prepared, request, num_rows)
     return DPVIModel(mixture, result.loc, result.log_scale, prepared.schema, report,
                      request.options, default_num_rows)
+
+
+def _columns_for_dp_bounds(specs: list[FeatureSpec], request: FitRequest) -> list[str]:
+    if request.bounds_epsilon is None:
+        return []
+    columns = columns_without_bounds(specs, request.registry, request.schema)
+    if not columns:
+        logger.info("every numeric column declares its bounds; the epsilon for DP bounds is not spent")
+    return columns
 
 
 def feature_specs(model: Any) -> list[FeatureSpec]:

@@ -92,7 +92,9 @@ def plan_privacy(accountant: PrivacyAccountant, options: Mapping[str, Any], num_
     clipping_threshold = float(options["clipping_threshold"])
 
     row_count_scale = None
-    sgd_epsilon = budget.epsilon
+    # Mechanisms registered earlier (DP bounds) have already taken their share.
+    sgd_epsilon = accountant.epsilon_remaining
+    delta = accountant.delta_remaining
     if budget.relation == "substitution":
         batch_size = int(ratio * num_rows)
         if batch_size < 1:
@@ -108,12 +110,12 @@ def plan_privacy(accountant: PrivacyAccountant, options: Mapping[str, Any], num_
         threshold = min(max(round(ratio * WORD_VALUES), 1), WORD_VALUES - 1)
         sampling_ratio = threshold / WORD_VALUES
         steps_per_epoch = max(round(1.0 / ratio), 1)
-        count_epsilon = ROW_COUNT_EPSILON_SHARE * budget.epsilon
+        count_epsilon = ROW_COUNT_EPSILON_SHARE * sgd_epsilon
         row_count_scale = laplace_scale(count_epsilon, sensitivity=1.0)
-        sgd_epsilon = budget.epsilon - count_epsilon
+        sgd_epsilon -= count_epsilon
 
     steps = num_epochs * steps_per_epoch
-    noise_multiplier = dpsgd_noise_multiplier(sgd_epsilon, budget.delta, sampling_ratio, steps, budget.relation)
+    noise_multiplier = dpsgd_noise_multiplier(sgd_epsilon, delta, sampling_ratio, steps, budget.relation)
     plan = PrivacyPlan(
         relation=budget.relation,
         sampling_ratio=sampling_ratio,
@@ -127,7 +129,7 @@ def plan_privacy(accountant: PrivacyAccountant, options: Mapping[str, Any], num_
     )
     if row_count_scale is not None:
         accountant.spend(_row_count_mechanism(row_count_scale))
-    accountant.spend(_dpsgd_mechanism(plan, budget.delta))
+    accountant.spend(_dpsgd_mechanism(plan, delta))
     return plan
 
 

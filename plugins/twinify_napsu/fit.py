@@ -47,6 +47,11 @@ def fit(request: FitRequest) -> NapsuModel:
 
 
 def _fit(request: FitRequest) -> NapsuModel:
+    if request.bounds_epsilon is not None:
+        raise InputError(
+            "NAPSU-MQ models discrete columns only, so there are no bounds to buy: drop "
+            "--dp-bounds and declare bins for numeric columns in the schema"
+        )
     options = request.options
     automatic, queries = _parse_model(request)
     data_columns = [str(name) for name in request.data.columns]

@@ -50,6 +50,7 @@ def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBack
         seed=args.seed,
         strict_domains=args.strict,
         drop_na=bool(args.drop_na),
+        bounds_epsilon=args.dp_bounds,
         show_progress=not args.quiet,
         registry=registry,
         **backend_options_from(args, backend),

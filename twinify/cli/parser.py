@@ -53,6 +53,10 @@ def add_fit_arguments(
                          help="public schema file (.toml or .json) declaring column domains")
     privacy.add_argument("--strict", action="store_true",
                          help="fail instead of reading undeclared domains from the data")
+    privacy.add_argument("--dp-bounds", "--dp_bounds", type=float, default=None, metavar="EPSILON",
+                         dest="dp_bounds",
+                         help="spend EPSILON of the budget on DP bounds (quantiles) of the numeric "
+                         "columns whose bounds are not declared, instead of reading them from the data")
 
     data = parser.add_argument_group("data and output")
     data.add_argument("--num_synthetic", "--num-synthetic", "--n", "-n", type=int, default=None,
