@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,12 @@ def shared_data():
     if not (folder / "adult_raw_train.csv").is_file():
         pytest.skip(f"public data sets not found in {folder}; set TWINIFY_SHARED_DATA")
     return folder
+
+
+@pytest.fixture
+def restore_logging():
+    """Undo the CLI's logging setup, which replaces handlers and the warning format."""
+    format_warning = warnings.formatwarning
+    yield
+    logging.captureWarnings(False)
+    warnings.formatwarning = format_warning

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -17,15 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = ROOT / "examples" / "penguins.csv"
 PENGUINS_MODEL = ROOT / "examples" / "penguins.model"
 FAST_FLAGS = ["-e", "1", "--k", "2", "-q", "0.1"]
-
-
-@pytest.fixture
-def restore_logging():
-    """Undo the CLI's logging setup, which replaces handlers and the warning format."""
-    format_warning = warnings.formatwarning
-    yield
-    logging.captureWarnings(False)
-    warnings.formatwarning = format_warning
 
 
 def _outputs(prefix: Path) -> list[Path]:
@@ -75,7 +64,7 @@ BAD_INPUTS = {
     "negative epsilon": (None, None, ["--epsilon", "-1"], "invalid epsilon"),
     "zero delta": (None, None, ["--delta", "0"], "invalid delta"),
     "delta above one": (None, None, ["--delta", "1.5"], "invalid delta"),
-    "python model file": (None, "model.py", [], "not yet supported"),
+    "python model file without output": (None, "model.py", [], "returned None and has no sample site 'x'"),
 }
 
 

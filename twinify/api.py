@@ -177,10 +177,38 @@ def fit(
     return TwinModel(fitted, registry)
 
 
-def load(path: str | Path, registry: Registry | None = None) -> TwinModel:
-    """Load a model saved with :meth:`TwinModel.save`; no code from the file runs."""
+def load(
+    path: str | Path,
+    registry: Registry | None = None,
+    model_code: str | Path | None = None,
+    allow_changed_code: bool = False,
+) -> TwinModel:
+    """Load a model saved with :meth:`TwinModel.save`; no code from the file runs.
+
+    Args:
+        path: The saved model.
+        registry: Plugin registry; the installed plugins by default.
+        model_code: For a model fitted with a custom NumPyro model file, that
+            file. It runs only if its SHA-256 matches the one saved with the model
+            (see ``allow_changed_code``), and the model generates only with it.
+        allow_changed_code: Run ``model_code`` even if its SHA-256 differs from
+            the saved one. Its latent variables must still match the saved ones.
+
+    Raises:
+        InputError: the file cannot be loaded, or ``model_code`` is given for a
+            model that has no custom model code, or differs from the saved one
+            without ``allow_changed_code``.
+    """
     registry = registry or get_registry()
-    return TwinModel(load_model(path, registry), registry)
+    fitted = load_model(path, registry)
+    if model_code is not None:
+        attach = getattr(fitted, "attach_model_code", None)
+        if attach is None:
+            raise InputError(
+                f"model file {str(path)!r} was not fitted with a custom NumPyro model; leave out the model code"
+            )
+        attach(model_code, allow_changed_code)
+    return TwinModel(fitted, registry)
 
 
 # --------------------------------------------------------------------------------------

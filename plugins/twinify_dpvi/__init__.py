@@ -3,7 +3,8 @@
 ``twinify vi DATA MODEL_FILE OUTPUT_PREFIX`` fits the automatic mixture model of
 the model file with DP-SGD on the ELBO (see :mod:`twinify_dpvi.gradients`), using
 d3p for the secure noise generator and batch sampling and the Fourier accountant
-for the privacy accounting.
+for the privacy accounting. A custom NumPyro model file (``.py``) is fitted by
+:mod:`twinify_dpvi.custom` with the same privacy plan.
 """
 
 from __future__ import annotations
@@ -31,12 +32,22 @@ OPTIONS = (
 
 
 def _fit(request):
+    from twinify.custom_model import is_custom_model
+
+    if is_custom_model(request.model):
+        from twinify_dpvi.custom.fit import fit_custom
+
+        return fit_custom(request)
     from twinify_dpvi.fit import fit
 
     return fit(request)
 
 
 def _load(state, schema, privacy_report, registry):
+    if state.config.get("model") == "custom":
+        from twinify_dpvi.custom.model import CustomDPVIModel
+
+        return CustomDPVIModel.load(state, schema, privacy_report)
     from twinify_dpvi.model import DPVIModel
 
     return DPVIModel.load(state, schema, privacy_report, registry)
@@ -47,7 +58,7 @@ DPVI = InferenceBackend(
     summary="differentially private variational inference of a mixture model (DPVI)",
     commands=("vi",),
     model_help="model file: one 'column: Distribution' line per column, optionally with public "
-    "metadata such as age: Normal(lower=17, upper=90)",
+    "metadata such as age: Normal(lower=17, upper=90); or a custom NumPyro model file (.py)",
     options=OPTIONS,
     fit=_fit,
     load=_load,

@@ -106,7 +106,8 @@ def feature_specs(model: Any) -> list[FeatureSpec]:
     with a ``:``), or a sequence of :class:`~twinify.modelspec.FeatureSpec`.
 
     Raises:
-        InputError: a custom NumPyro model file, or an argument of another type.
+        InputError: a custom NumPyro model file (fitted by :mod:`twinify_dpvi.custom`
+            instead), or an argument of another type.
     """
     if isinstance(model, Sequence) and not isinstance(model, str):
         if model and all(isinstance(spec, FeatureSpec) for spec in model):
@@ -118,8 +119,8 @@ def feature_specs(model: Any) -> list[FeatureSpec]:
         path = Path(model)
         if path.suffix.lower() == ".py":
             raise InputError(
-                f"model file {str(path)!r}: custom NumPyro models: not yet supported; write an "
-                "automatic-modelling model file with one 'column: Distribution' line per column"
+                f"model file {str(path)!r} is a custom NumPyro model, which has no feature specs; "
+                "fit it with twinify.fit or twinify vi"
             )
         return read_model_file(path)
     raise InputError(

@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from twinify.cli.check_model_command import add_check_model_parser
 from twinify.cli.fit_command import run_fit
 from twinify.cli.generate_command import add_generate_parser
 from twinify.cli.parser import OneLineErrorParser, add_fit_arguments
@@ -53,6 +54,7 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
         sub.set_defaults(handler=functools.partial(run_fit, backend=backend))
 
     add_generate_parser(subparsers)
+    add_check_model_parser(subparsers)
     add_schema_parser(subparsers)
     add_plugins_parser(subparsers)
     add_report_parser(subparsers)

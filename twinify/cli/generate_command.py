@@ -27,6 +27,11 @@ def add_generate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="output file (.csv or .parquet)")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
     parser.add_argument("--print-report", action="store_true", help="print the model's privacy report")
+    parser.add_argument("--model-code", "--model_code", dest="model_code", default=None, metavar="FILE",
+                        help="the custom NumPyro model file (.py) the model was fitted with; it must be unchanged")
+    parser.add_argument("--allow-changed-code", "--allow_changed_code", dest="allow_changed_code",
+                        action="store_true",
+                        help="run --model-code even if its SHA-256 differs from the one saved with the model")
     parser.set_defaults(handler=run_generate)
 
 
@@ -35,7 +40,9 @@ def run_generate(args: argparse.Namespace, registry: Registry) -> int:
     if args.num_synthetic < 1:
         raise InputError(f"invalid -n {args.num_synthetic}: use at least 1")
     check_writable(args.output, registry)
-    twin = api.load(args.model_file, registry)
+    twin = api.load(
+        args.model_file, registry, model_code=args.model_code, allow_changed_code=args.allow_changed_code
+    )
     if args.print_report:
         print(twin.privacy_report.format_text())
     synthetic = twin.generate(args.num_synthetic, seed=args.seed)
