@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import print_table, run_job, write_results
+from common import print_table, read_results, run_job, write_results
 from runs import EPSILONS, Setting, job_status, keep_synthetic, measure_epochs, score, settings
 
 COMMANDS = {"dpvi": "vi", "napsu": "napsu"}
@@ -98,7 +98,11 @@ def main() -> None:
     args = parser.parse_args()
 
     available = {method: backend_available(method) for method in args.methods}
-    results, epochs = [], []
+    # A rerun replaces only the settings it covers and keeps the other recorded runs.
+    previous = read_results("twinify") or {}
+    results = [row for row in previous.get("runs", [])
+               if row["epsilon"] not in args.epsilons or row["method"] not in args.methods]
+    epochs = [] if "dpvi" in args.methods else previous.get("epochs", [])
     workdir = Path(tempfile.mkdtemp(prefix="twinify-bench-"))
     try:
         chosen = [setting for setting in settings(args.epsilons) if setting.method in args.methods]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import dp_accounting
 import numpy as np
@@ -107,3 +108,9 @@ def test_small_table_warns():
 def test_napsu_rejects_dp_bounds(table):
     with pytest.raises(InputError, match="no bounds to buy"):
         twinify.fit(table[["group"]], "auto", epsilon=1.0, backend="napsu", bounds_epsilon=0.1)
+
+
+def test_custom_model_rejects_dp_bounds(table):
+    model_file = Path(__file__).resolve().parents[1] / "examples" / "penguins_custom.py"
+    with pytest.raises(InputError, match="no bounds to buy"):
+        twinify.fit(table, model_file, epsilon=1.0, bounds_epsilon=0.1)

@@ -10,6 +10,7 @@ for the privacy accounting. A custom NumPyro model file (``.py``) is fitted by
 from __future__ import annotations
 
 from twinify import hookimpl
+from twinify.errors import InputError
 from twinify.types import BackendOption, InferenceBackend
 
 # twinify 2.x used k = 50 and 200 epochs. On UCI Adult at epsilon 1, 50 epochs with
@@ -36,6 +37,12 @@ def _fit(request):
 
     if is_custom_model(request.model):
         from twinify_dpvi.custom.fit import fit_custom
+
+        if request.bounds_epsilon is not None:
+            raise InputError(
+                "custom NumPyro models scale their columns in their own preprocess, so there are "
+                "no bounds to buy: drop --dp-bounds and use public bounds in preprocess"
+            )
 
         return fit_custom(request)
     from twinify_dpvi.fit import fit
