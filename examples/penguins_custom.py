@@ -49,6 +49,14 @@ MEASUREMENTS = {
     "flipper_length_mm": (200.0, 15.0),
     "body_mass_g": (4200.0, 800.0),
 }
+# Generous ranges for adult penguins of these species, the same public bounds as
+# examples/penguins.model; postprocess clips generated measurements into them.
+RANGES = {
+    "bill_length_mm": (25.0, 65.0),
+    "bill_depth_mm": (10.0, 25.0),
+    "flipper_length_mm": (160.0, 240.0),
+    "body_mass_g": (2500.0, 6500.0),
+}
 WHOLE_NUMBERS = ("flipper_length_mm", "body_mass_g")
 OUTPUT_ORDER = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g",
                 "sex", "year"]
@@ -73,13 +81,13 @@ def preprocess(df):
 
 
 def postprocess(df):
-    """Decode the scaled measurements and restore the column order and types of the data."""
+    """Decode the scaled measurements into their public ranges; restore the column order and types."""
     out = pd.DataFrame(index=df.index)
     for name in ("species", "island", "sex"):
         out[name] = df[name].astype(object).where(df[name].notna(), None)
     out["year"] = df["year"].astype(int)
     for name, (center, spread) in MEASUREMENTS.items():
-        values = df[name] * spread + center
+        values = (df[name] * spread + center).clip(*RANGES[name])
         out[name] = values.round() if name in WHOLE_NUMBERS else values.round(1)
     return out[OUTPUT_ORDER]
 
