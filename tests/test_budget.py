@@ -73,3 +73,19 @@ def test_report_round_trips_through_dict():
     assert "NOT covered" in text
     assert "age (lower, upper)" in text
     assert "seed" in text
+
+
+def test_make_budget_default_delta_by_relation():
+    from twinify.api import ADD_REMOVE_DEFAULT_DELTA, make_budget
+
+    substitution = make_budget(1.0, None, "substitution", num_rows=26049)
+    add_remove = make_budget(1.0, None, "add-remove", num_rows=26049)
+    assert substitution.delta == 1e-6
+    assert add_remove.delta == ADD_REMOVE_DEFAULT_DELTA
+
+
+def test_make_budget_warns_when_delta_large():
+    from twinify.api import make_budget
+
+    with pytest.warns(UserWarning, match="not below 1/"):
+        make_budget(1.0, 0.01, "substitution", num_rows=1000)

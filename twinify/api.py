@@ -34,6 +34,10 @@ from twinify.types import FitRequest, FittedModel, InferenceBackend
 
 logger = logging.getLogger(__name__)
 
+#: Default δ under the add/remove relation, where δ must not depend on the private
+#: row count. It is below 1/rows for tables of up to a billion rows.
+ADD_REMOVE_DEFAULT_DELTA = 1e-9
+
 
 class TwinModel:
     """A fitted model that generates synthetic twins of the data it was fitted to.
@@ -178,19 +182,32 @@ def load(path: str | Path, registry: Registry | None = None) -> TwinModel:
 
 
 def make_budget(epsilon: float, delta: float | None, relation: str, num_rows: int) -> PrivacyBudget:
-    """Build the budget, choosing the default δ from the row count when none is given."""
+    """Build the budget, choosing a default δ when none is given.
+
+    Under the substitution relation the row count is public, so the default is
+    the largest power of ten at or below 0.1 / rows. Under add/remove the row
+    count is private, so the default is the fixed :data:`ADD_REMOVE_DEFAULT_DELTA`.
+    """
     if delta is None:
-        delta = default_delta(num_rows)
-        logger.info("delta not given; using %g, below 1/(number of rows)", delta)
+        if _normalized_relation(relation) == "add-remove":
+            delta = ADD_REMOVE_DEFAULT_DELTA
+            logger.info("delta not given; using %g, a fixed value because the row count is private", delta)
+        else:
+            delta = default_delta(num_rows)
+            logger.info("delta not given; using %g, below 1/(number of rows)", delta)
     budget = PrivacyBudget(epsilon, delta, relation)
     if budget.delta >= 1.0 / num_rows:
         warnings.warn(
-            f"delta {budget.delta:g} is not below 1/(number of rows) = {1.0 / num_rows:.3g}; "
-            "such a delta allows releasing a few rows outright",
+            f"delta {budget.delta:g} is not below 1/(number of rows); such a delta allows "
+            "releasing a few rows outright, so give a smaller --delta",
             UserWarning,
             stacklevel=3,
         )
     return budget
+
+
+def _normalized_relation(relation: str) -> str:
+    return PrivacyBudget(1.0, 0.5, relation).relation
 
 
 def make_random_source(seed: int | None) -> RandomSource:

@@ -219,27 +219,27 @@ def _column_schema(
             f"{distribution.name} distribution cannot model; it models "
             f"{', '.join(distribution.column_types)} columns"
         )
-    needs_data = declared is None or _incomplete(declared, distribution)
     if series.notna().sum() == 0:
         raise DataError(
             f"column {spec.column!r} has no values, only missing ones; remove it from the model file"
         )
-    if not needs_data:
-        return declared
-    inferred = distribution.infer_schema(series, spec.column)
     if declared is None:
-        return inferred
-    return declared.merge(inferred)
+        return distribution.infer_schema(series, spec.column)
+    if _domain_declared(declared, distribution):
+        # Only the output dtype comes from the data here; whether values may be
+        # missing is decided after the out-of-domain rule, in _prepare_feature.
+        if declared.dtype is None:
+            return attrs.evolve(declared, dtype=str(series.dtype))
+        return declared
+    return declared.merge(distribution.infer_schema(series, spec.column))
 
 
-def _incomplete(column: ColumnSchema, distribution: FeatureDistribution) -> bool:
-    if column.missing is None or column.dtype is None:
-        return True
+def _domain_declared(column: ColumnSchema, distribution: FeatureDistribution) -> bool:
     try:
         distribution.check_schema(column)
     except InputError:
-        return True
-    return False
+        return False
+    return True
 
 
 def _declared_schema(
@@ -278,6 +278,10 @@ def _prepare_feature(
     conformed = conform_column(series, column_schema)
     encoded = np.asarray(distribution.encode(conformed, column_schema), dtype=np.float64)
     num_missing = int(np.isnan(encoded).sum())
+    if column_schema.missing is None:
+        column_schema = attrs.evolve(
+            column_schema, missing=num_missing > 0, inferred=tuple(sorted({*column_schema.inferred, "missing"}))
+        )
 
     if num_missing and column_schema.missing is False:
         raise DataError(

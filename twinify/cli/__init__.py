@@ -19,6 +19,7 @@ from twinify.cli.fit_command import run_fit
 from twinify.cli.generate_command import add_generate_parser
 from twinify.cli.parser import OneLineErrorParser, add_fit_arguments
 from twinify.cli.plugins_command import add_plugins_parser
+from twinify.cli.report_command import add_report_parser
 from twinify.cli.schema_command import add_schema_parser
 from twinify.errors import TwinifyError
 from twinify.persistence import twinify_version
@@ -54,6 +55,7 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
     add_generate_parser(subparsers)
     add_schema_parser(subparsers)
     add_plugins_parser(subparsers)
+    add_report_parser(subparsers)
     for add_command in EXTRA_COMMANDS:
         add_command(subparsers)
     _propagate_global_flags(subparsers)

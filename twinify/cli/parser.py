@@ -39,7 +39,8 @@ def add_fit_arguments(
     privacy.add_argument("--epsilon", type=float, default=1.0, help="privacy parameter epsilon (default 1)")
     privacy.add_argument(
         "--delta", type=float, default=None,
-        help="privacy parameter delta (default: the largest power of ten not above 0.1/rows)",
+        help="privacy parameter delta (default: the largest power of ten not above 0.1/rows; "
+        "1e-9 under add-remove, where the row count is private)",
     )
     privacy.add_argument(
         "--relation", choices=RELATIONS, default="substitution",
