@@ -16,8 +16,9 @@ from twinify.errors import FitError, InputError
 from twinify.modelspec import parse_model_text, read_model_file
 from twinify.privacy import PrivacyAccountant, PrivacyBudget, RandomSource
 from twinify_dpvi.fit import feature_specs
+from twinify_dpvi.model import DPVIModel
 from twinify_dpvi.plan import plan_privacy
-from twinify_dpvi.training import TrainingPlan, train
+from twinify_dpvi.training import TrainingPlan, cosine_decay, train
 
 ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = ROOT / "examples" / "penguins.csv"
@@ -113,6 +114,24 @@ def test_generation_is_seeded(substitution_twin):
     first = substitution_twin.generate(50, seed=7)
     pd.testing.assert_frame_equal(first, substitution_twin.generate(50, seed=7))
     assert not first.equals(substitution_twin.generate(50, seed=8))
+
+
+def test_cosine_decay_steps():
+    step_size = cosine_decay(0.05, 1000)
+    assert float(step_size(0)) == pytest.approx(0.05)
+    assert float(step_size(500)) == pytest.approx(0.025)
+    assert float(step_size(1000)) == pytest.approx(0.0, abs=1e-9)
+    assert float(step_size(1200)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_generate_uses_posterior_means(substitution_twin):
+    fitted = substitution_twin.fitted
+    wider = DPVIModel(fitted.mixture, fitted.loc, fitted.log_scale + 3.0, fitted.schema, fitted.privacy_report,
+                      fitted.options, fitted.default_num_rows)
+    # The posterior scales change the draws of generate_datasets but not generate.
+    pd.testing.assert_frame_equal(wider.generate(60, RandomSource(4)), fitted.generate(60, RandomSource(4)))
+    drawn = wider.generate_datasets(60, 1, RandomSource(4))[0]
+    assert not drawn.equals(fitted.generate_datasets(60, 1, RandomSource(4))[0])
 
 
 def test_same_seed_same_fit(substitution_twin, penguins):

@@ -105,6 +105,18 @@ def test_generation_decodes_to_input_types(mixture, params, prepared):
             assert set(frame[feature.column].dropna()) <= set(feature.schema.categories)
 
 
+def test_missing_probabilities_start_low(mixture):
+    params, _ = mixture.constrain(mixture.initial_unconstrained(jax.random.PRNGKey(5), radius=2.0))
+    starts = [value for name, value in params.items() if name.endswith(":missing_prob")]
+    assert len(starts) == len(mixture.features)
+    # Logits uniform within 2 of logit(0.01): probabilities from 0.0014 to 0.069.
+    for value in starts:
+        assert np.all((value > 0.0013) & (value < 0.07))
+    # Sites without a starting value keep the start around 0 (weights near even).
+    weights = mixture.unflatten(mixture.initial_unconstrained(jax.random.PRNGKey(5), radius=2.0))[WEIGHTS_SITE]
+    assert np.all(np.abs(weights) <= 2.0)
+
+
 def test_unconstrain_inverts_constrain(mixture):
     unconstrained = mixture.initial_unconstrained(jax.random.PRNGKey(3))
     params, _ = mixture.constrain(unconstrained)

@@ -195,11 +195,29 @@ class MixtureModel:
         return jnp.concatenate(parts)
 
     def initial_unconstrained(self, key: jax.Array, radius: float = 2.0) -> jax.Array:
-        """Draw a starting point uniformly in ``[-radius, radius]`` of the unconstrained space.
+        """Draw a starting point uniformly within ``radius`` of each parameter's starting centre.
 
-        This is numpyro's ``init_to_uniform`` strategy; it uses no data.
+        The centre is 0 of the unconstrained space (numpyro's ``init_to_uniform``
+        strategy), except for parameters whose distribution names a starting
+        value (``FeatureDistribution.initial_values``): their centre is that
+        value mapped to the unconstrained space. It uses no data.
         """
-        return jax.random.uniform(key, (self.num_parameters,), minval=-radius, maxval=radius)
+        start = jax.random.uniform(key, (self.num_parameters,), minval=-radius, maxval=radius)
+        return start + self._initial_centres()
+
+    def _initial_centres(self) -> jax.Array:
+        centres = []
+        for site in self.sites:
+            centre = jnp.zeros(site.size)
+            if site.feature is not None:
+                feature = self.features[site.feature]
+                initial = feature.distribution.initial_values
+                values = initial(feature.schema) if initial is not None else {}
+                if site.parameter in values:
+                    constrained = jnp.broadcast_to(jnp.asarray(values[site.parameter], jnp.float32), site.shape)
+                    centre = jnp.reshape(site.transform.inv(constrained), (-1,))
+            centres.append(centre)
+        return jnp.concatenate(centres)
 
     # ----------------------------------------------------------------------------
     # Densities

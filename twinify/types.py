@@ -105,6 +105,12 @@ class FeatureDistribution:
             missing-value wrapper puts it in place of NaN before evaluating
             log-probabilities, so gradients stay finite.
         aliases: Other names accepted in model files.
+        initial_values: Optional ``initial_values(column) -> {parameter: value}``:
+            where inference starts some parameters of every mixture component,
+            in the constrained space, from the schema only. The mixture model
+            starts these parameters uniformly around their value instead of
+            around 0 of the unconstrained space (see
+            :meth:`~twinify.mixture.MixtureModel.initial_unconstrained`).
     """
 
     name: str = attrs.field(converter=_lower, validator=_check_name)
@@ -121,6 +127,7 @@ class FeatureDistribution:
     aliases: tuple[str, ...] = attrs.field(
         default=(), converter=_lower_tuple, validator=_check_names
     )
+    initial_values: Callable[[ColumnSchema], Mapping[str, Any]] | None = None
 
 
 DistributionWrapperRole = Literal["missing-values"]

@@ -4,7 +4,8 @@ Each step draws a batch and sums the clipped per-example likelihood gradients.
 It adds Gaussian noise from d3p's ChaCha20 generator and scales the sum by
 1 / sampling ratio, an unbiased estimate of the full-data sum. Then it adds the
 noise-free gradient of the prior and entropy terms and takes an Adam step on the
-ELBO.
+ELBO. The step size decays to 0 along half a cosine, so the late steps, where the
+privacy noise outweighs what is left to learn, move the parameters less.
 
 The returned posterior is the average of the iterates at the ends of the last
 ``averaged_epochs`` epochs (tail averaging). The privacy noise keeps the iterates
@@ -15,6 +16,7 @@ privacy budget.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -44,7 +46,8 @@ class TrainingPlan:
         noise_std: Standard deviation of the Gaussian noise on the clipped sum,
             noise multiplier times clipping threshold.
         clipping_threshold: C, the bound on each row's gradient norm.
-        learning_rate: Adam step size.
+        learning_rate: Adam's first step size; it decays to 0 along half a
+            cosine over the steps (:func:`cosine_decay`).
         init_scale: Starting standard deviation of the variational posterior.
         init_radius: Starting means are uniform in [-radius, radius].
         averaged_epochs: Number of final epochs whose end iterates are averaged.
@@ -91,7 +94,7 @@ def train(
     Raises:
         FitError: the parameters became NaN or infinite.
     """
-    optimizer = numpyro.optim.Adam(plan.learning_rate)
+    optimizer = numpyro.optim.Adam(cosine_decay(plan.learning_rate, plan.num_epochs * plan.steps_per_epoch))
     loc = mixture.initial_unconstrained(rng.jax_key(), plan.init_radius)
     log_scale = jnp.full_like(loc, np.log(plan.init_scale))
     state = optimizer.init((loc, log_scale))
@@ -123,6 +126,16 @@ def train(
         log_scale=np.asarray(total_log_scale / num_averaged),
         epoch_losses=tuple(losses),
     )
+
+
+def cosine_decay(learning_rate: float, num_steps: int) -> Callable[[jax.Array], jax.Array]:
+    """Return the step size at step i: ``learning_rate`` decayed to 0 along half a cosine over ``num_steps``."""
+
+    def step_size(step: jax.Array) -> jax.Array:
+        progress = jnp.minimum(step / num_steps, 1.0)
+        return learning_rate * 0.5 * (1.0 + jnp.cos(jnp.pi * progress))
+
+    return step_size
 
 
 def _epoch_function(mixture: MixtureModel, plan: TrainingPlan, optimizer: numpyro.optim._NumPyroOptim) -> Any:
