@@ -238,8 +238,8 @@ def _epoch_table(twinify: dict | None, twinify2: dict) -> str:
               "2.0.0 s for 200 epochs (estimate)", "2.0.0 peak MB",
               "twinify s per epoch", "twinify peak MB", "epoch time ratio twinify/2.0.0"]
     return (
-        "DPVI time per epoch (a 2-epoch run minus a 1-epoch run, epsilon 1, default "
-        "settings of each tool). The estimate for 200 epochs is the other time plus 200 "
+        "DPVI time per epoch (a 2-epoch run minus a 1-epoch run, epsilon 1, both tools at "
+        "twinify 2.0.0's defaults: k = 50, sampling ratio 0.01, clipping threshold 1). The estimate for 200 epochs is the other time plus 200 "
         "epochs; a full run whose estimate exceeds the cap of run_twinify2.py is only run "
         "for its short cap. On a shared machine the difference of two runs is noisy, so "
         "take the estimate as an order of magnitude"

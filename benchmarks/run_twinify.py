@@ -74,12 +74,17 @@ def run_setting(setting: Setting, seed: int, timeout: float, workdir: Path) -> d
     return row
 
 
+#: twinify 2.0.0's defaults, so that the time per epoch compares the same work.
+TWINIFY2_SETTINGS = ["--k", "50", "--sampling_ratio", "0.01", "--clipping_threshold", "1"]
+
+
 def epoch_time(setting: Setting, seed: int, timeout: float, workdir: Path) -> dict:
-    """Measure DPVI's time per epoch at twinify's default settings (``--num_epochs 1`` and ``2``)."""
-    row = {"tool": "twinify", **setting.label(), "seed": seed}
+    """Measure DPVI's time per epoch at twinify 2.0.0's settings (``--num_epochs 1`` and ``2``)."""
+    row = {"tool": "twinify", **setting.label(), "seed": seed, "settings": " ".join(TWINIFY2_SETTINGS)}
     prefix = workdir / f"epochs-{setting.dataset.name}"
     row.update(measure_epochs(
-        lambda epochs: fit_command(setting, prefix, seed, ["--num_epochs", str(epochs)]), timeout, workdir
+        lambda epochs: fit_command(setting, prefix, seed, [*TWINIFY2_SETTINGS, "--num_epochs", str(epochs)]),
+        timeout, workdir,
     ))
     return row
 

@@ -89,3 +89,9 @@ def test_make_budget_warns_when_delta_large():
 
     with pytest.warns(UserWarning, match="not below 1/"):
         make_budget(1.0, 0.01, "substitution", num_rows=1000)
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_boolean_epsilon_rejected(value):
+    with pytest.raises(PrivacyBudgetError, match="invalid epsilon"):
+        PrivacyBudget(value, 1e-6)

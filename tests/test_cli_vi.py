@@ -97,3 +97,28 @@ def test_bad_input_one_line(case, tmp_path, capsys, restore_logging):
     assert message in errors
     assert "Traceback" not in errors
     assert not any(path.exists() for path in _outputs(prefix))
+
+
+@pytest.mark.parametrize("blocked", [".csv", ".twinify", ".privacy.json"])
+def test_output_blocked_by_folder(blocked, tmp_path, capsys, restore_logging):
+    prefix = tmp_path / "out"
+    Path(f"{prefix}{blocked}").mkdir()
+
+    status = main(["vi", str(PENGUINS), str(PENGUINS_MODEL), str(prefix), "--quiet", *FAST_FLAGS])
+
+    errors = capsys.readouterr().err
+    assert status == 2
+    assert len(errors.splitlines()) == 1, errors
+    assert "a folder of that name exists" in errors
+    assert not any(path.is_file() for path in _outputs(prefix))
+
+
+def test_too_many_synthetic_rows(tmp_path, capsys, restore_logging):
+    prefix = tmp_path / "out"
+
+    status = main(["vi", str(PENGUINS), str(PENGUINS_MODEL), str(prefix), "--quiet", "-n", "99999999999999"])
+
+    errors = capsys.readouterr().err
+    assert status == 2
+    assert "generate at most" in errors
+    assert not any(path.exists() for path in _outputs(prefix))

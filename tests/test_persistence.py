@@ -10,8 +10,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from twinify.errors import ModelFileError
-from twinify.persistence import FORMAT_VERSION, load_model
+from twinify.errors import InputError, ModelFileError
+from twinify.persistence import FORMAT_VERSION, load_model, write_all_atomically
 
 
 class _CreatesFileWhenUnpickled:
@@ -78,3 +78,24 @@ def test_missing_plugin_named(tmp_path, registry):
 def test_missing_file(tmp_path, registry):
     with pytest.raises(ModelFileError, match="not found"):
         load_model(tmp_path / "nothing.twinify", registry)
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    first, second = tmp_path / "first.json", tmp_path / "second.csv"
+
+    def fail(temporary):
+        raise PermissionError(13, "Permission denied", temporary)
+
+    with pytest.raises(InputError, match="cannot write .*second.csv"):
+        write_all_atomically([(first, lambda temporary: open(temporary, "w").write("{}")), (second, fail)])
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_together(tmp_path):
+    paths = [tmp_path / "a.txt", tmp_path / "b.txt"]
+
+    write_all_atomically([(path, lambda temporary, text=path.name: open(temporary, "w").write(text)) for path in paths])
+
+    assert [path.read_text() for path in paths] == ["a.txt", "b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]

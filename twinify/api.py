@@ -80,7 +80,7 @@ class TwinModel:
             num_rows: Number of rows, at least 1.
             seed: Seed for reproducible output; None draws a seed from the OS.
         """
-        _check_num_rows(num_rows)
+        check_num_rows(num_rows)
         return self.fitted.generate(int(num_rows), RandomSource(seed))
 
     def generate_datasets(self, num_rows: int, num_datasets: int, seed: int | None = None) -> list[pd.DataFrame]:
@@ -92,7 +92,7 @@ class TwinModel:
         Raises:
             InputError: the backend does not support several data sets.
         """
-        _check_num_rows(num_rows)
+        check_num_rows(num_rows)
         if num_datasets < 1:
             raise InputError(f"invalid number of data sets {num_datasets}: use at least 1")
         generate_many = getattr(self.fitted, "generate_datasets", None)
@@ -317,7 +317,16 @@ def check_report(report: PrivacyReport, budget: PrivacyBudget) -> None:
         )
 
 
-def _check_num_rows(num_rows: int) -> None:
+#: Most rows generated in one call: 100 million rows of 15 columns take about 12 GB.
+MAX_SYNTHETIC_ROWS = 100_000_000
+
+
+def check_num_rows(num_rows: int) -> None:
     if isinstance(num_rows, bool) or not isinstance(num_rows, int) or num_rows < 1:
         raise InputError(f"invalid number of rows {num_rows!r}: use a whole number of at least 1")
+    if num_rows > MAX_SYNTHETIC_ROWS:
+        raise InputError(
+            f"invalid number of rows {num_rows}: generate at most {MAX_SYNTHETIC_ROWS:,} rows at a time "
+            "and run generate several times with different seeds for more"
+        )
 

@@ -26,6 +26,7 @@ import os
 import tempfile
 import zipfile
 from importlib import metadata
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "twinify-model"
 FORMAT_VERSION = 1
+
+#: Time stamp of every archive entry (the earliest a zip file can hold).
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MODEL_SUFFIX = ".twinify"
 
 
@@ -59,6 +63,16 @@ def save_model(model: FittedModel, path: str | Path, registry: Registry) -> Path
     complete, so an interrupted save leaves no partial file.
     """
     path = Path(path)
+    write_atomically(path, model_writer(model, registry))
+    return path
+
+
+def model_writer(model: FittedModel, registry: Registry) -> Callable[[str], None]:
+    """Return a function that writes ``model`` to the path it is given.
+
+    The archive's entries carry a fixed time stamp, so that the same model gives
+    the same bytes.
+    """
     state = model.to_saved()
     _check_arrays(state.arrays)
     backend = registry.backend(model.backend)
@@ -73,15 +87,20 @@ def save_model(model: FittedModel, path: str | Path, registry: Registry) -> Path
     }
     arrays_buffer = io.BytesIO()
     np.savez(arrays_buffer, **{name: np.asarray(array) for name, array in state.arrays.items()})
+    entries = {
+        "manifest.json": json.dumps(manifest, indent=2),
+        "backend.json": json.dumps(_jsonable(state.config), indent=2),
+        "arrays.npz": arrays_buffer.getvalue(),
+    }
 
     def write(temporary: str) -> None:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-            archive.writestr("backend.json", json.dumps(_jsonable(state.config), indent=2))
-            archive.writestr("arrays.npz", arrays_buffer.getvalue())
+        with zipfile.ZipFile(temporary, "w") as archive:
+            for name, content in entries.items():
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, content)
 
-    write_atomically(path, write)
-    return path
+    return write
 
 
 def load_model(path: str | Path, registry: Registry) -> FittedModel:
@@ -117,18 +136,41 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 def write_atomically(path: Path, write: Any) -> None:
     """Call ``write(temporary_path)`` and move the result to ``path`` on success."""
+    write_all_atomically([(Path(path), write)])
+
+
+def write_all_atomically(outputs: Sequence[tuple[Path, Any]]) -> None:
+    """Write every ``(path, write)`` pair to a temporary file, then move them all into place.
+
+    If any write fails, every temporary file is removed and no output appears.
+
+    Raises:
+        InputError: a folder that does not exist or a file that cannot be written.
+    """
+    temporaries = []
+    target = None
+    try:
+        for target, write in outputs:
+            temporary = _temporary_beside(Path(target))
+            temporaries.append(temporary)
+            write(temporary)
+        for (target, _), temporary in zip(outputs, temporaries):
+            os.replace(temporary, target)
+    except OSError as error:
+        raise InputError(f"cannot write {str(target)!r}: {error.strerror or error}") from None
+    finally:
+        for temporary in temporaries:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+
+
+def _temporary_beside(path: Path) -> str:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    return temporary
 
 
 # --------------------------------------------------------------------------------------

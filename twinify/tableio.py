@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -50,12 +51,18 @@ def check_writable(path: str | Path, registry: Registry) -> None:
 
 
 def check_folder(path: str | Path) -> None:
-    """Check that the folder ``path`` would be written to exists.
+    """Check that ``path`` can be written: its folder exists and is writable, and it is no folder.
 
     Raises:
-        InputError: the folder does not exist.
+        InputError: the folder is missing or read-only, or ``path`` is a folder.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder")
     if not folder.is_dir():
         raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} is not writable")
+    if path.is_dir():
+        raise InputError(f"cannot write {str(path)!r}: a folder of that name exists; choose another name")

@@ -13,6 +13,7 @@ number of synthetic rows, so that the output does not reveal N exactly.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -185,4 +186,13 @@ def noisy_row_count(num_rows: int, scale: float, rng: RandomSource) -> int:
     uniforms = (bits.astype(np.float64) + 1.0) / 2.0**53
     # P(floor(-scale * log U) >= k) = exp(-k / scale): a geometric variable.
     geometric = np.floor(-scale * np.log(uniforms))
-    return max(int(num_rows + geometric[0] - geometric[1]), 1)
+    estimate = max(int(num_rows + geometric[0] - geometric[1]), 1)
+    if scale > 0.1 * estimate:
+        # Compares the noise with the noisy estimate only, so it reveals nothing more.
+        warnings.warn(
+            f"the DP estimate of the row count, {estimate}, has noise of scale {scale:.0f} rows, "
+            "too coarse to size the synthetic data: pass --num_synthetic N (API: generate(N))",
+            UserWarning,
+            stacklevel=2,
+        )
+    return estimate

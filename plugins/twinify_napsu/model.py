@@ -62,6 +62,11 @@ class NapsuModel:
         return Schema(tuple(column.schema for column in self.columns))
 
     @property
+    def default_num_rows(self) -> int:
+        """Return the row count of the fit, a DP estimate under the add/remove relation."""
+        return max(int(round(self.num_rows)), 1)
+
+    @property
     def num_draws(self) -> int:
         """Return the number of posterior draws in the model."""
         return int(self.draws.shape[0])

@@ -9,9 +9,9 @@ from pathlib import Path
 from twinify import api
 from twinify.cli.parser import backend_options_from
 from twinify.errors import InputError
-from twinify.persistence import MODEL_SUFFIX, write_atomically
+from twinify.persistence import MODEL_SUFFIX, model_writer, write_all_atomically
 from twinify.plugin.registry import Registry
-from twinify.tableio import check_folder, check_writable, read_table, write_table
+from twinify.tableio import check_folder, check_writable, read_table
 from twinify.types import InferenceBackend
 
 logger = logging.getLogger("twinify")
@@ -32,8 +32,11 @@ def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBack
     paths = output_paths(args.output_prefix, writer.suffixes[0])
     check_writable(paths["data"], registry)
     check_folder(paths["model"])
+    check_folder(paths["report"])
     if args.num_synthetic is not None and args.num_synthetic < 1:
         raise InputError(f"invalid --num_synthetic {args.num_synthetic}: use at least 1")
+    if args.num_synthetic is not None:
+        api.check_num_rows(args.num_synthetic)
     if args.drop_na not in (0, 1):
         raise InputError(f"invalid --drop_na {args.drop_na}: use 0 or 1")
 
@@ -58,13 +61,16 @@ def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBack
     report = twin.privacy_report
     print(report.format_text())
 
-    num_rows = args.num_synthetic or twin.default_num_rows or data.shape[0]
+    num_rows = args.num_synthetic or twin.default_num_rows or _public_row_count(report, data)
     generation_seed = None if args.seed is None else args.seed + 1
     synthetic = twin.generate(num_rows, seed=generation_seed)
 
-    write_atomically(paths["report"], lambda temporary: Path(temporary).write_text(report.to_json()))
-    twin.save(paths["model"])
-    write_table(synthetic, paths["data"], registry)
+    # All three files appear together or none does.
+    write_all_atomically([
+        (paths["report"], lambda temporary: Path(temporary).write_text(report.to_json())),
+        (paths["model"], model_writer(twin.fitted, registry)),
+        (paths["data"], lambda temporary: writer.write(synthetic, temporary)),
+    ])
     for kind in ("data", "model", "report"):
         logger.info("wrote %s to %s", {"data": f"{num_rows} synthetic rows", "model": "the model",
                                        "report": "the privacy report"}[kind], paths[kind])
@@ -74,3 +80,12 @@ def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBack
 def _model_argument(model: str) -> str | Path:
     return model if model == "auto" else Path(model)
 
+
+def _public_row_count(report, data) -> int:
+    """Return the number of rows when the relation makes it public; raise otherwise."""
+    if report.relation == "substitution":
+        return data.shape[0]
+    raise InputError(
+        "the row count is private under the add-remove relation and this backend gives no "
+        "DP estimate of it: pass --num_synthetic N"
+    )

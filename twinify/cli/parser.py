@@ -63,7 +63,7 @@ def add_fit_arguments(
                       dest="num_synthetic", help="synthetic rows to generate (default: as many as the data)")
     data.add_argument("--drop_na", "--drop-na", nargs="?", type=int, const=1, default=0, dest="drop_na",
                       metavar="0|1", help="drop rows with missing values before fitting")
-    data.add_argument("--output-format", choices=output_formats, default="csv",
+    data.add_argument("--output-format", "--output_format", choices=output_formats, default="csv",
                       help="file format of the synthetic data (default csv)")
     add_backend_options(parser, backend)
 

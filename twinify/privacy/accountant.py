@@ -75,7 +75,7 @@ class PrivacyAccountant:
             )
         self.mechanisms.append(mechanism)
         logger.info(
-            "privacy: %s (%s) spends epsilon %.4g, delta %.3g",
+            "privacy plan: %s (%s), epsilon %.4g, delta %.3g",
             mechanism.purpose, mechanism.name, mechanism.epsilon, mechanism.delta,
         )
 

@@ -19,18 +19,18 @@ RELATION_TEXT = {
 
 
 def _check_epsilon(instance: object, attribute: attrs.Attribute, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise PrivacyBudgetError(
             f"invalid epsilon {value!r}: it must be a finite number greater than 0, "
-            "for example --epsilon 1"
+            "for example epsilon 1"
         )
 
 
 def _check_delta(instance: object, attribute: attrs.Attribute, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value < 1):
+    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and 0 < value < 1):
         raise PrivacyBudgetError(
             f"invalid delta {value!r}: it must lie strictly between 0 and 1 and should be "
-            "well below 1/(number of rows), for example --delta 1e-6"
+            "well below 1/(number of rows), for example delta 1e-6"
         )
 
 
