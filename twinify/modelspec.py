@@ -61,6 +61,8 @@ def read_model_file(path: str | Path) -> list[FeatureSpec]:
         InputError: the file is missing, unreadable or has a syntax error.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"model file {str(path)!r} is a folder; give a model file")
     if not path.is_file():
         raise InputError(f"model file {str(path)!r} not found; check the path")
     try:

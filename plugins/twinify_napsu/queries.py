@@ -43,6 +43,8 @@ def read_query_file(path: str | Path) -> list[MarginalQuery]:
         InputError: the file is missing, unreadable, empty or malformed.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"query file {str(path)!r} is a folder; give a query file or 'auto'")
     if not path.is_file():
         raise InputError(f"query file {str(path)!r} not found; give a query file or 'auto'")
     try:
