@@ -62,6 +62,26 @@ def fit(request: FitRequest) -> DPVIModel:
         specs, request.registry, request.data, request.schema, request.strict_domains, dp_bounds=dp_bounds
     )
     mixture = MixtureModel(prepared.features, int(request.options["k"]))
+    training, default_num_rows = make_training(plan, num_rows, request)
+    logger.info(
+        "DPVI: %d mixture components, %d parameters, %d steps with noise multiplier %.4g",
+        mixture.num_components, mixture.num_parameters, plan.num_steps, plan.noise_multiplier,
+    )
+    result = train(mixture, prepared.encoded, training, request.rng, request.show_progress)
+    report = _report(accountant, plan, prepared, request, num_rows)
+    return DPVIModel(mixture, result.loc, result.log_scale, prepared.schema, report,
+                     request.options, default_num_rows)
+
+
+def make_training(
+    plan: PrivacyPlan, num_rows: int, request: FitRequest, **settings: Any
+) -> tuple[TrainingPlan, int]:
+    """Return the training plan of an approved privacy plan and the default synthetic row count.
+
+    Under the add/remove relation the row count is estimated under DP here (the
+    plan has registered that mechanism), and the batch sampler is sized by the
+    estimate. ``settings`` override fields of the training plan.
+    """
     if plan.row_count_scale is None:
         default_num_rows = num_rows
         sampler: Any = FixedSizeSampler(num_rows, plan.batch_size)
@@ -79,15 +99,9 @@ def fit(request: FitRequest) -> DPVIModel:
         init_scale=INIT_SCALE,
         init_radius=INIT_RADIUS,
         averaged_epochs=max(int(AVERAGED_EPOCH_SHARE * plan.num_epochs), 1),
+        **settings,
     )
-    logger.info(
-        "DPVI: %d mixture components, %d parameters, %d steps with noise multiplier %.4g",
-        mixture.num_components, mixture.num_parameters, plan.num_steps, plan.noise_multiplier,
-    )
-    result = train(mixture, prepared.encoded, training, request.rng, request.show_progress)
-    report = _report(accountant, plan, prepared, request, num_rows)
-    return DPVIModel(mixture, result.loc, result.log_scale, prepared.schema, report,
-                     request.options, default_num_rows)
+    return training, default_num_rows
 
 
 def _columns_for_dp_bounds(specs: list[FeatureSpec], request: FitRequest) -> list[str]:

@@ -36,10 +36,9 @@ from twinify.types import FitRequest
 from twinify_dpvi.custom.guide_training import train_guide
 from twinify_dpvi.custom.latent_space import LatentSpace
 from twinify_dpvi.custom.model import CustomDPVIModel, Posterior, SavedCode
-from twinify_dpvi.fit import AVERAGED_EPOCH_SHARE, INIT_RADIUS, INIT_SCALE
-from twinify_dpvi.plan import PrivacyPlan, noisy_row_count, plan_privacy
-from twinify_dpvi.sampling import FixedSizeSampler, PoissonSampler
-from twinify_dpvi.training import TrainingPlan, train
+from twinify_dpvi.fit import make_training
+from twinify_dpvi.plan import PrivacyPlan, plan_privacy
+from twinify_dpvi.training import train
 
 logger = logging.getLogger(__name__)
 
@@ -75,24 +74,7 @@ def fit_custom(request: FitRequest) -> CustomDPVIModel:
         _describe_clipped_gradient(accountant)
     encoded = encode_columns(preprocessed, schema)
 
-    if plan.row_count_scale is None:
-        default_num_rows = num_rows
-        sampler = FixedSizeSampler(num_rows, plan.batch_size)
-    else:
-        default_num_rows = noisy_row_count(num_rows, plan.row_count_scale, request.rng)
-        sampler = PoissonSampler.sized(num_rows, plan.poisson_threshold, expected_rows=default_num_rows)
-    training = TrainingPlan(
-        sampler=sampler,
-        num_epochs=plan.num_epochs,
-        steps_per_epoch=plan.steps_per_epoch,
-        noise_std=plan.noise_std,
-        clipping_threshold=plan.clipping_threshold,
-        learning_rate=float(request.options["learning_rate"]),
-        init_scale=INIT_SCALE,
-        init_radius=INIT_RADIUS,
-        averaged_epochs=max(int(AVERAGED_EPOCH_SHARE * plan.num_epochs), 1),
-        per_parameter_clipping=False,
-    )
+    training, default_num_rows = make_training(plan, num_rows, request, per_parameter_clipping=False)
     logger.info(
         "DPVI: custom model %s with %d latent variables, %d steps with noise multiplier %.4g",
         code.name, len(structure.latent_sites), plan.num_steps, plan.noise_multiplier,
