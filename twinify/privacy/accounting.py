@@ -84,40 +84,67 @@ def dpsgd_epsilon(
     )
 
 
+#: Relative precision of the calibrated noise multiplier (0.1%).
+NOISE_PRECISION = 1e-3
+
+#: Factor between the noise multipliers tried while bracketing the target ε. Small
+#: steps keep the search away from tiny multipliers, where the accountant's ε is
+#: huge and its computation takes minutes.
+BRACKET_FACTOR = 1.5
+
+#: Search range of the noise multiplier.
+NOISE_RANGE = (1e-2, 1e4)
+
+
 @functools.lru_cache(maxsize=64)
 def dpsgd_noise_multiplier(
     epsilon: float, delta: float, sampling_ratio: float, steps: int, relation: str
 ) -> float:
-    """Return the smallest noise multiplier whose DP-SGD run meets (ε, δ), within 1e-4 in ε.
+    """Return the smallest noise multiplier, within 0.1%, whose DP-SGD run meets (ε, δ).
 
-    The result is checked with :func:`dpsgd_epsilon`: the returned noise never gives
-    an ε above the target. Results are cached, because the search takes seconds
-    and depends only on the arguments.
+    Brackets the target by stepping from 1 by a factor of 1.5, then bisects in
+    log scale. Every multiplier returned was checked with :func:`dpsgd_epsilon`,
+    so the noise never gives an ε above the target. Results are cached, because
+    the search takes seconds and depends only on the arguments.
 
     Raises:
-        PrivacyBudgetError: no noise level within the search range meets the target.
+        PrivacyBudgetError: no noise multiplier within the search range meets the target.
     """
-    import d3p.dputil
 
-    search = (
-        d3p.dputil.approximate_sigma
-        if relation == "substitution"
-        else d3p.dputil.approximate_sigma_remove_relation
+    def meets(sigma: float) -> bool:
+        try:
+            return dpsgd_epsilon(sigma, delta, sampling_ratio, steps, relation) <= epsilon * (1 + EPSILON_TOLERANCE)
+        except PrivacyBudgetError:
+            return False
+
+    low, high = _bracket_noise(meets)
+    while high / low > 1 + NOISE_PRECISION:
+        middle = math.sqrt(low * high)
+        if meets(middle):
+            high = middle
+        else:
+            low = middle
+    return float(high)
+
+
+def _bracket_noise(meets) -> tuple[float, float]:
+    """Return (low, high) noise multipliers, ``high`` meeting the target and ``low`` not."""
+    smallest, largest = NOISE_RANGE
+    sigma = 1.0
+    if meets(sigma):
+        while sigma / BRACKET_FACTOR >= smallest:
+            if not meets(sigma / BRACKET_FACTOR):
+                return sigma / BRACKET_FACTOR, sigma
+            sigma /= BRACKET_FACTOR
+        return smallest, sigma
+    while sigma * BRACKET_FACTOR <= largest:
+        if meets(sigma * BRACKET_FACTOR):
+            return sigma, sigma * BRACKET_FACTOR
+        sigma *= BRACKET_FACTOR
+    raise PrivacyBudgetError(
+        f"no DP-SGD noise multiplier up to {largest:g} meets the target; use a larger epsilon, "
+        "fewer epochs or a smaller sampling ratio"
     )
-    try:
-        sigma, _, _ = search(epsilon, delta, sampling_ratio, int(steps), force_smaller=True, maxeval=40)
-    except (RuntimeError, ValueError, AssertionError) as error:
-        raise PrivacyBudgetError(
-            f"cannot calibrate DP-SGD noise for epsilon {epsilon} with sampling ratio "
-            f"{sampling_ratio} over {steps} steps ({error}); use a larger epsilon or fewer epochs"
-        ) from None
-
-    # Step up in 0.1% increments until the accountant confirms the target.
-    for _ in range(200):
-        if dpsgd_epsilon(sigma, delta, sampling_ratio, steps, relation) <= epsilon * (1 + EPSILON_TOLERANCE):
-            return float(sigma)
-        sigma *= 1.001
-    raise PrivacyBudgetError(f"DP-SGD noise calibration for epsilon {epsilon} did not converge")
 
 
 # --------------------------------------------------------------------------------------
