@@ -6,13 +6,25 @@ or spread. So the priors (location ~ N(0, 10), scale ~ LogNormal(0, 2)) and the
 DPVI clipping threshold mean the same on every data set, and one row's value
 changes only that row's encoded value. Decoding inverts the map, clips into the
 bounds and rounds integer columns.
+
+Likelihood: since decoding clips, the model is a censored Normal. A value inside
+the bounds has the Normal density; a value on a bound has the probability of the
+Normal beyond that bound. So a column with many values on a bound (incomes of 0
+with a lower bound of 0, or values clipped into declared bounds) gets its point
+mass from a component whose location lies beyond the bound, which a plain Normal
+density cannot give.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
+from jax.scipy.special import log_ndtr
+from numpyro.distributions import constraints
+from numpyro.distributions.util import promote_shapes
 
 from twinify import hookimpl
 from twinify.errors import InputError
@@ -88,9 +100,34 @@ def priors(column: ColumnSchema) -> dict[str, dist.Distribution]:
     return {"loc": dist.Normal(0.0, 10.0), "scale": dist.LogNormal(0.0, 2.0)}
 
 
+class CensoredNormal(dist.Distribution):
+    """Normal(loc, scale) on the encoded scale with the mass beyond [-1, 1] put on the bounds."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.interval(ENCODED_LOWER, ENCODED_UPPER)
+    reparametrized_params = ["loc", "scale"]
+
+    def __init__(self, loc, scale, *, validate_args=None):
+        self.loc, self.scale = promote_shapes(loc, scale)
+        batch_shape = jax.lax.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
+        super().__init__(batch_shape=batch_shape, validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        """Draw from the Normal and clip into the bounds, as decoding does."""
+        noise = jax.random.normal(key, sample_shape + self.batch_shape)
+        return jnp.clip(self.loc + self.scale * noise, ENCODED_LOWER, ENCODED_UPPER)
+
+    def log_prob(self, value):
+        """Return the log density inside the bounds and the log mass on each bound."""
+        density = dist.Normal(self.loc, self.scale).log_prob(value)
+        below = log_ndtr((ENCODED_LOWER - self.loc) / self.scale)
+        above = log_ndtr((self.loc - ENCODED_UPPER) / self.scale)
+        return jnp.where(value <= ENCODED_LOWER, below, jnp.where(value >= ENCODED_UPPER, above, density))
+
+
 def likelihood(params: dict, column: ColumnSchema) -> dist.Distribution:
-    """Return Normal(loc, scale) with one entry per mixture component."""
-    return dist.Normal(params["loc"], params["scale"])
+    """Return the censored Normal(loc, scale) with one entry per mixture component."""
+    return CensoredNormal(params["loc"], params["scale"])
 
 
 NORMAL = FeatureDistribution(
