@@ -113,6 +113,10 @@ BAD_MODELS = {
         GAUSS + "def preprocess(df):\n    return df['no_such_column']\n",
         "preprocess(df) failed on the data: KeyError",
     ),
+    "preprocess uses statistics": (
+        GAUSS + "def preprocess(df):\n    return (df - df.mean()) / 5.0\n",
+        "preprocess does not transform each row on its own",
+    ),
     "preprocess returns array": (
         GAUSS + "def preprocess(df):\n    return df.to_numpy()\n",
         "preprocess(df) returned ndarray",

@@ -91,17 +91,16 @@ def test_text_categories_relabelled(tmp_path, capsys, restore_logging):
     assert islands <= {"category 1", "category 2", "category 3"}
 
 
-def test_statistics_in_preprocess_warned(tmp_path, gauss_csv, capsys, restore_logging):
+def test_statistics_in_preprocess_rejected(tmp_path, gauss_csv, capsys, restore_logging):
     standardizing = GAUSS + "\n\ndef preprocess(df):\n    return (df - df.mean()) / df.std()\n"
     model = _write(tmp_path, "standardize.py", standardizing)
     status = main(["check-model", str(gauss_csv), str(model)])
 
-    captured = capsys.readouterr()
-    assert status == 0
-    assert "may not transform each row on its own" in captured.err
-    assert "values or dtypes in columns a, b" in captured.err
-    assert "2 warnings above" not in captured.out
-    assert "1 warnings above" in captured.out
+    errors = capsys.readouterr().err
+    assert status == 2
+    assert len(errors.splitlines()) == 1, errors
+    assert "does not transform each row on its own" in errors
+    assert "values or dtypes in columns a, b" in errors
 
 
 def test_row_wise_preprocess_passes(tmp_path, gauss_csv, capsys, restore_logging):

@@ -140,7 +140,7 @@ def _check_automatic(
 def _check_custom(
     args: argparse.Namespace, data: pd.DataFrame, registry: Registry, rng: RandomSource
 ) -> tuple[list[str], pd.DataFrame]:
-    from twinify.custom_model.checks import count_non_finite, find_row_dependence, prior_predictive
+    from twinify.custom_model.checks import count_non_finite, check_row_wise, prior_predictive
     from twinify.custom_model.code import load_model_code
     from twinify.custom_model.frames import describe_columns, encode_columns, run_preprocess
     from twinify.custom_model.guide import inspect_guide
@@ -155,13 +155,7 @@ def _check_custom(
         f"preprocess: {data.shape[0]} rows and {data.shape[1]} columns in, {preprocessed.shape[0]} rows and "
         f"{preprocessed.shape[1]} columns out",
     ]
-    dependence = find_row_dependence(code, data, preprocessed)
-    if dependence is not None:
-        warnings.warn(
-            f"preprocess in {code.name!r} may not transform each row on its own: {dependence}. A preprocess "
-            "that uses statistics of the data (means, minimums, category sets) breaks the privacy guarantee",
-            UserWarning,
-        )
+    check_row_wise(code, data, preprocessed)
     schema = describe_columns(preprocessed, code, args.strict)
     lines.extend(f"  {column.name}: {_describe_column(column)}" for column in schema.columns)
 

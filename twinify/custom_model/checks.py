@@ -67,6 +67,21 @@ def find_row_dependence(code: ModelCode, data: pd.DataFrame, preprocessed: pd.Da
     return None
 
 
+def check_row_wise(code: ModelCode, data: pd.DataFrame, preprocessed: pd.DataFrame) -> None:
+    """Raise when preprocess does not seem to transform each row on its own.
+
+    Raises:
+        ModelCodeError: :func:`find_row_dependence` found a dependence between rows.
+    """
+    dependence = find_row_dependence(code, data, preprocessed)
+    if dependence is not None:
+        raise ModelCodeError(
+            f"model file {code.name!r}: preprocess does not transform each row on its own: {dependence}. A "
+            "preprocess that uses statistics of the data (means, minimums, category sets) breaks the "
+            "privacy guarantee; use public constants instead"
+        )
+
+
 def prior_predictive(
     structure: ModelStructure, schema: Schema, num_rows: int, key: jax.Array, hide_inferred: bool = True
 ) -> pd.DataFrame:

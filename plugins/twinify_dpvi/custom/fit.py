@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from twinify.custom_model.checks import prior_predictive
+from twinify.custom_model.checks import check_row_wise, prior_predictive
 from twinify.custom_model.code import FactoryContext, ModelCode, load_model_code
 from twinify.custom_model.frames import describe_columns, encode_columns, run_preprocess
 from twinify.custom_model.guide import inspect_guide
@@ -62,6 +62,7 @@ def fit_custom(request: FitRequest) -> CustomDPVIModel:
             stacklevel=2,
         )
     preprocessed = run_preprocess(code, request.data)
+    check_row_wise(code, request.data, preprocessed)
     structure = inspect_model(code, preprocessed.shape[1])
     guide = None if code.guide is None else inspect_guide(structure, request.rng.jax_key())
     schema = describe_columns(preprocessed, code, request.strict_domains)
@@ -136,8 +137,8 @@ def _report(
         public.append(f"category lists of columns {', '.join(declared)} (set by preprocess)")
     public.append(f"the model file {code.name} (SHA-256 {code.sha256}): its latent variables, priors and likelihood")
     notes = [
-        f"preprocess in {code.name} ran on the whole table; the guarantee holds only if it transforms each "
-        "row on its own (twinify check-model tests this)"
+        f"preprocess in {code.name} ran on the whole table; it passed the test that it transforms each "
+        "row on its own, on which the guarantee depends"
     ]
     if plan.relation == "substitution" and num_rows != request.data.shape[0]:
         notes.append(
