@@ -41,9 +41,10 @@ def test_widening_extends_both_sides():
 def test_quantile_distribution_matches_exponential_mechanism():
     values = np.arange(100, dtype=float)
     draws = np.array([private_quantile(values, 0.5, epsilon=0.5, rng=RandomSource(seed)) for seed in range(300)])
-    # The weight falls by exp(-0.25) per grid value away from the median, so about
-    # 0.2% of the mass lies more than 25 values from 50. Candidates outside the
-    # data score -50 each and hold about 2250 * exp(-12.5) / 8, another 0.1%.
+    # The ten grid values in each unit share a score, and the weight falls by
+    # exp(-0.25) per unit away from the median, so about 0.2% of the mass lies
+    # more than 25 units from 50. Candidates outside the data score -50 each and
+    # hold about 23,400 * exp(-12.5) / 80, another 0.1%.
     near = np.abs(draws - 50) <= 25
     assert abs(np.median(draws) - 50) <= 2
     assert near.mean() >= 0.97

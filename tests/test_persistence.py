@@ -99,3 +99,17 @@ def test_written_together(tmp_path):
 
     assert [path.read_text() for path in paths] == ["a.txt", "b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_outputs_follow_umask(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "out.txt"
+    previous = os.umask(0o022)
+    try:
+        write_all_atomically([(path, lambda temporary: open(temporary, "w").write("x"))])
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

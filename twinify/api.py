@@ -227,7 +227,7 @@ def check_bounds_epsilon(bounds_epsilon: float | None, budget: PrivacyBudget) ->
     if not (0.0 < value < budget.epsilon):
         raise InputError(
             f"invalid epsilon for DP bounds {bounds_epsilon!r}: use a positive share of the budget "
-            f"below epsilon {budget.epsilon:g}, for example {budget.epsilon / 10:g}"
+            f"below epsilon {budget.epsilon:g}; docs/privacy.md says how much a table of your size needs"
         )
 
 

@@ -170,6 +170,10 @@ def _temporary_beside(path: Path) -> str:
         raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     os.close(handle)
+    # mkstemp makes the file private (0600); give it the mode a plain open would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     return temporary
 
 

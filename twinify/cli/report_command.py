@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def run_report(args: argparse.Namespace, registry: Registry) -> int:
             evaluation, real_name=args.real, synthetic_name=args.synthetic,
             privacy_text=_privacy_text(manifest),
         )
-        write_atomically(Path(output), lambda temporary: Path(temporary).write_text(page, encoding="utf-8"))
+        # The report shows statistics of the real data, so only its owner may read it.
+        write_atomically(Path(output), lambda temporary: _write_private(temporary, page))
         logger.info("wrote the report to %s; it is computed from the real data, keep it private", output)
     if args.json:
         print(json.dumps(evaluation.metrics, indent=2))
@@ -114,3 +116,8 @@ def _categorical_columns(
         name for name, column in columns.items()
         if column.get("type") in ("categorical", "boolean") and name in real_columns
     ]
+
+
+def _write_private(path: str, page: str) -> None:
+    Path(path).write_text(page, encoding="utf-8")
+    os.chmod(path, 0o600)
