@@ -6,7 +6,7 @@ bound starts from a low or high quantile chosen by the exponential mechanism
 (McSherry and Talwar 2007) over a fixed, public grid of candidate values, so nothing
 but the mechanism's output depends on the data. The interval between the two
 quantiles is then widened by a fixed share of its width on each side, a public
-rule; for normally distributed values the 5% and 95% quantiles widened by half the
+rule. For normally distributed values the 5% and 95% quantiles widened by half the
 width cover ±3.3 standard deviations, so about 0.1% of the values are clipped.
 
 The grid contains 0 and every value ±m·10^k with m in 100..999 and k from -5 to 7,
