@@ -4,9 +4,9 @@
     twinify vi examples/penguins.csv examples/penguins_custom.py penguins-twin --epsilon 1 \
         -q 0.1 -e 100 --learning_rate 0.05 --clipping_threshold 2
 
-These flags were chosen when the DPVI defaults were -q 0.01 (batches of 3 of
-the 344 rows, whose gradients the DP noise drowned); batches of 34 with a larger
-step size and clipping threshold fit this small table better. At epsilon 1 the fit still varies with
+These flags were chosen when the DPVI default was -q 0.01, which gives batches
+of 3 of the 344 rows, whose gradients the DP noise drowned. Batches of 34 with a
+larger step size and clipping threshold fit this small table better. At epsilon 1 the fit still varies with
 the seed: over six seeds with these flags, 3 to 15% of the synthetic rows missed
 their measurements (0.6% of the real ones do), and some seeds doubled the
 spread of a measurement.

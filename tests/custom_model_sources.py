@@ -60,7 +60,8 @@ def model(x=None, num_obs_total=None):
 FACTORY = HEADER + """
 
 def model_factory(args, unknown_args, data_description):
-    assert args.epsilon > 0 and unknown_args == []
+    assert args.epsilon > 0
+    assert unknown_args == []
     width = data_description.num_columns
 
     def model(x=None, num_obs_total=None):

@@ -239,6 +239,6 @@ def test_normal_likelihood_is_censored_at_bounds():
     draws = np.asarray(censored.sample(jax.random.PRNGKey(0), (20_000,)))
     assert draws.min() >= -1.0
     assert draws.max() <= 1.0
-    # The lower bound holds Phi(-1.25) = 0.106 of the mass; 20,000 draws give a
+    # The lower bound gets Phi(-1.25) = 0.106 of the mass. 20,000 draws give a
     # standard error of 0.002, so 0.01 is five standard errors.
     assert abs(np.mean(draws == -1.0) - stats.norm.cdf(-1.25)) < 0.01

@@ -136,18 +136,16 @@ def columns_without_bounds(
     Reads only the model file and the schema, never the data, so a backend can
     plan DP bounds for these columns before it registers its other mechanisms.
     """
-    missing = []
+    unbounded = []
     for spec in specs:
         distribution = registry.distribution(spec.distribution)
         declared = _declared_schema(spec, distribution, schema)
         kind = declared.type if declared is not None else distribution.column_types[0]
         if kind not in ("integer", "real"):
             continue
-        if declared is not None and declared.has_bounds:
-            continue
         if _needs_bounds(distribution, declared or ColumnSchema(name=spec.column, type=kind)):
-            missing.append(spec.column)
-    return missing
+            unbounded.append(spec.column)
+    return unbounded
 
 
 def rebuild_features(

@@ -6,11 +6,14 @@ import argparse
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from twinify import api
 from twinify.cli.parser import backend_options_from
 from twinify.errors import InputError
 from twinify.persistence import MODEL_SUFFIX, model_writer, write_all_atomically
 from twinify.plugin.registry import Registry
+from twinify.privacy import PrivacyReport
 from twinify.tableio import check_folder, check_writable, read_table
 from twinify.types import InferenceBackend
 
@@ -33,9 +36,9 @@ def run_fit(args: argparse.Namespace, registry: Registry, backend: InferenceBack
     check_writable(paths["data"], registry)
     check_folder(paths["model"])
     check_folder(paths["report"])
-    if args.num_synthetic is not None and args.num_synthetic < 1:
-        raise InputError(f"invalid --num_synthetic {args.num_synthetic}: use at least 1")
     if args.num_synthetic is not None:
+        if args.num_synthetic < 1:
+            raise InputError(f"invalid --num_synthetic {args.num_synthetic}: use at least 1")
         api.check_num_rows(args.num_synthetic)
     if args.drop_na not in (0, 1):
         raise InputError(f"invalid --drop_na {args.drop_na}: use 0 or 1")
@@ -81,7 +84,7 @@ def _model_argument(model: str) -> str | Path:
     return model if model == "auto" else Path(model)
 
 
-def _public_row_count(report, data) -> int:
+def _public_row_count(report: PrivacyReport, data: pd.DataFrame) -> int:
     """Return the number of rows when the relation makes it public; raise otherwise."""
     if report.relation == "substitution":
         return data.shape[0]

@@ -2,9 +2,9 @@
 
 * :func:`find_row_dependence` runs preprocess on subsets of the rows and compares
   the result with the same rows of the whole table. DP-SGD bounds each row's
-  influence on the fit, which holds only if preprocess transforms every row on
-  its own: a preprocess that standardizes with the data's mean or reads category
-  sets from the data lets every row influence every other one.
+  influence on the fit only if preprocess transforms every row on its own. A
+  preprocess that standardizes with the data's mean or reads category sets from
+  the data lets every row influence every other one.
 * :func:`prior_predictive` draws rows from the prior, decodes and postprocesses
   them, which runs all of the model file's generation code before a fit.
 * :func:`count_non_finite` evaluates the log-likelihood of some rows at a draw

@@ -40,7 +40,7 @@ CALL_FORMS = {
     "model_factory": [((None, None, None), "model_factory(args, unknown_args, data_description)")],
 }
 
-#: Longest exception message quoted in an error, in characters.
+#: Maximum length, in characters, of an exception message quoted in an error.
 MAX_MESSAGE_LENGTH = 200
 
 

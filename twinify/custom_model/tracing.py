@@ -12,7 +12,7 @@ The model is run by tracing it with NumPyro's effect handlers:
 Each row's log-likelihood is that of ``model(row[None, :])`` with the latent
 values substituted, unscaled by any plate, so per-row gradients come from
 ``jax.vmap`` over rows, as d3p computed them for twinify 2.x. A first row drawn
-from the prior with a fixed key (the *placeholder*) stands in for data wherever
+from the prior with a fixed key (the *placeholder*) replaces the data wherever
 the model or guide needs rows without reading the sensitive data.
 """
 
@@ -33,11 +33,11 @@ from twinify.custom_model import ModelCodeError
 from twinify.custom_model.code import ModelCode, describe_failure
 from twinify.transforms import transform_to
 
-#: Key of the prior draw that gives the placeholder row; fixed, so that the
+#: Key of the prior draw that gives the placeholder row. It is fixed, so that the
 #: structure found at fit time is found again when a saved model is loaded.
 PLACEHOLDER_SEED = 0
 
-#: Site that holds the generated row when ``model()`` returns None.
+#: Site that contains the generated row when ``model()`` returns None.
 OUTPUT_SITE = "x"
 
 

@@ -29,7 +29,7 @@ def import_d3p_random() -> Any:
     """
     if "chacha" not in sys.modules and "OMP_NUM_THREADS" not in os.environ:
         # Load the libraries that read OMP_NUM_THREADS too (numpy's and
-        # scipy's OpenBLAS) before setting it, so only the ChaCha20 library sees it.
+        # scipy's OpenBLAS) before setting it, so only the ChaCha20 library reads it.
         import jax  # noqa: F401
         import numpy  # noqa: F401
 

@@ -2,7 +2,7 @@
 
 :func:`twinify_dpvi.training.train` fits a mean-field Gaussian over one flat
 vector of unconstrained parameters and needs from its model only the members
-that :class:`LatentSpace` implements. For a custom model that vector holds the
+that :class:`LatentSpace` implements. For a custom model that vector contains the
 latent variables, each mapped onto its support by the transform of
 :class:`~twinify.custom_model.tracing.LatentSite`, so the fast per-row
 clipping of :mod:`twinify_dpvi.gradients` applies unchanged.
